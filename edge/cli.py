@@ -1,0 +1,49 @@
+"""`hipflex`: one entry point, one module per subcommand under edge/commands/.
+
+Each command module defines `HELP`, `add_arguments(parser)` and `run(args) -> int`, and
+keeps heavy imports (OpenCV, the interpreter) inside `run` so `hipflex --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from edge import __version__
+from edge.errors import ConfigError, HipflexError
+from edge.log import setup_logging
+
+# Command name -> module under edge.commands. Order is the order of `hipflex --help`.
+COMMANDS = {
+    "models": "models",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hipflex", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hipflex {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"edge.commands.{module_name}")
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return int(args._run(args) or 0)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"hipflex: config error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except HipflexError as exc:
+        print(f"hipflex: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

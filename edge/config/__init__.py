@@ -1,0 +1,1 @@
+"""Configuration: strict models per section, layered defaults -> /etc file -> profile."""

@@ -1,0 +1,50 @@
+"""Pose backends behind one small interface: an RGB frame in, COCO-17 keypoints out.
+
+Backends live in their own modules and are picked by name at run time, the way gpiozero
+picks a pin factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+BACKENDS = ("blazepose", "movenet")
+DEFAULT_BACKEND = "blazepose"
+
+
+@dataclass
+class Pose:
+    """One frame's result, in frame pixels."""
+
+    keypoints: np.ndarray  # (17, 3) float32: x, y, score; score 0 where nobody is seen
+    landmarks: np.ndarray | None = None  # (33, 4) float32 for BlazePose: x, y, z, visibility
+
+
+class PoseEstimator(Protocol):
+    name: str
+
+    def __call__(self, rgb: np.ndarray) -> Pose:
+        """Estimate the pose in one RGB uint8 frame (H, W, 3). Keeps tracking state."""
+        ...
+
+    def reset(self) -> None:
+        """Forget tracking state, e.g. when the source jumps."""
+        ...
+
+
+def create(name: str = DEFAULT_BACKEND, num_threads: int | None = None) -> PoseEstimator:
+    """Build a backend by name; every model file is sha256-verified before loading."""
+    if name == "blazepose":
+        from edge.pose.blazepose import BlazePose
+
+        return BlazePose(num_threads=num_threads)
+    if name == "movenet":
+        from edge.pose.movenet import MoveNet
+
+        return MoveNet(num_threads=num_threads)
+    from edge.errors import HipflexError
+
+    raise HipflexError(f"unknown model {name!r}; choose one of {', '.join(BACKENDS)}")
