@@ -4,7 +4,6 @@ import logging
 import os
 import sys
 
-
 _PRIORITY = {
     logging.DEBUG: 7,
     logging.INFO: 6,

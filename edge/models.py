@@ -93,9 +93,7 @@ def verified_path(key: str) -> Path:
     path = locate(spec)
     if path is None:
         where = ", ".join(str(d) for d in search_dirs())
-        raise ModelError(
-            f"model {spec.file} not found in {where}; run `hipflex models fetch`"
-        )
+        raise ModelError(f"model {spec.file} not found in {where}; run `hipflex models fetch`")
     check(spec, path)
     return path
 
