@@ -1,0 +1,36 @@
+"""Shared fixtures: paths to ../shared, and pose tracks of the real footage computed once
+per test session (the real model on the real clips is the slow part of the suite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FOOTAGE = SHARED / "footage"
+REFERENCE = FOOTAGE / "reference"
+
+_tracks: dict = {}
+
+
+def footage_path(name: str) -> Path:
+    path = FOOTAGE / name
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pose_track():
+    """pose_track("clip.mp4", "blazepose") -> KeypointTrack, computed once per session."""
+    from edge.track import track_video
+
+    def get(name: str, backend: str = "blazepose"):
+        key = (name, backend)
+        if key not in _tracks:
+            _tracks[key] = track_video(footage_path(name), backend=backend)
+        return _tracks[key]
+
+    return get
