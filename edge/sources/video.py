@@ -43,6 +43,8 @@ class VideoFileSource(FrameSource):
             raise SourceError(f"{self.path}: not a file")
         if not os.access(self.path, os.R_OK):
             raise SourceError(f"{self.path}: permission denied")
+        if self.path.stat().st_size == 0:
+            raise SourceError(f"{self.path}: empty file")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise SourceError(f"{self.path}: not a video OpenCV can read")
