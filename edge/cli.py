@@ -17,6 +17,7 @@ from edge.log import setup_logging
 # Command name -> module under edge.commands. Order is the order of `hipflex --help`.
 COMMANDS = {
     "models": "models",
+    "pose": "pose",
 }
 
 

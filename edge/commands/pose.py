@@ -1,0 +1,76 @@
+"""hipflex pose INPUT --model blazepose|movenet --out FILE.npz [--overlay FILE.mp4]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from edge.pose import BACKENDS, DEFAULT_BACKEND
+
+HELP = "run the pose model over a video and write the keypoints file (.npz)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="video file")
+    p.add_argument("--model", choices=BACKENDS, default=DEFAULT_BACKEND)
+    p.add_argument("--out", required=True, help="keypoints file to write (.npz)")
+    p.add_argument("--overlay", help="also write the video with the skeleton drawn (.mp4)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (all cores)")
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn at most 10 times a second; silent when not a tty
+    except for the final line, so logs and CI output stay short."""
+
+    def __init__(self, label: str, stream=sys.stderr):
+        self.label, self.stream = label, stream
+        self.start = self._last = time.monotonic()
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.tty and (now - self._last >= 0.1 or done == total):
+            self._last = now
+            self.stream.write("\r" + self._line(done, total, now))
+            self.stream.flush()
+
+    def finish(self, done: int) -> None:
+        line = self._line(done, done, time.monotonic())
+        self.stream.write(("\r" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+    def _line(self, done: int, total: int, now: float) -> str:
+        width = 30
+        filled = width * done // total if total else 0
+        rate = done / max(now - self.start, 1e-9)
+        return (
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done}/{total} frames, {rate:.1f} frames/s"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.errors import HipflexError
+    from edge.keypoints import save_keypoints
+    from edge.track import track_video
+
+    if not args.out.lower().endswith(".npz"):
+        raise HipflexError(f"--out {args.out}: the keypoints file must end in .npz")
+    if args.overlay and not args.overlay.lower().endswith(".mp4"):
+        raise HipflexError(f"--overlay {args.overlay}: the overlay video must end in .mp4")
+    bar = ProgressBar(args.model)
+    track = track_video(
+        args.input,
+        backend=args.model,
+        num_threads=args.threads,
+        progress=bar,
+        overlay=args.overlay,
+    )
+    bar.finish(track.frames)
+    save_keypoints(args.out, track)
+    seen = float((track.keypoints[:, :, 2].max(axis=1) > 0).mean())
+    print(f"{args.out}: {track.frames} frames, person seen in {seen:.0%}, model {track.model}")
+    if args.overlay:
+        print(f"{args.overlay}: skeleton overlay")
+    return 0
