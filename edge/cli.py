@@ -18,6 +18,8 @@ from edge.log import setup_logging
 COMMANDS = {
     "models": "models",
     "pose": "pose",
+    "check-config": "check_config",
+    "config": "config",
 }
 
 

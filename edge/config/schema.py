@@ -1,44 +1,67 @@
-"""The whole config: one strict section per concern."""
+"""The whole config: one strict section per concern.
+
+The sections owned here are frozen: the live loop never edits a config in place, it swaps the
+whole object on SIGHUP, so a half-applied reload cannot exist.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
+from edge.config.validators import absolute_path, athlete_name, source_spec
+
+FROZEN = ConfigDict(frozen=True)
+
+ProfileName = Literal["standard", "beginner", "advanced"]
 
 
 class CameraConfig(Section):
-    source: str = Field("camera", description='"camera", "webcam:N" or a video/.npz file')
+    model_config = FROZEN
+
+    source: Annotated[str, AfterValidator(source_spec)] = "camera"
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: float = Field(30.0, ge=5.0, le=120.0)
 
 
 class ModelConfig(Section):
+    model_config = FROZEN
+
     backend: Literal["blazepose", "movenet"] = "blazepose"
     num_threads: int = Field(0, ge=0, le=16, description="0 = all cores")
 
 
 class StorageConfig(Section):
+    model_config = FROZEN
+
     history: bool = True
-    db_path: str = "/var/lib/hipflex/hipflex.db"
-    athlete: str = ""
+    db_path: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/hipflex.db"
+    athlete: Annotated[str, AfterValidator(athlete_name)] = ""
     record: bool = False
+    record_dir: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/clips"
+    record_max_mb: int = Field(2000, ge=10, le=1_000_000)
+    record_max_age_days: int = Field(30, ge=1, le=3650)
 
 
 class LoggingConfig(Section):
+    model_config = FROZEN
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timing_interval_s: float = Field(10.0, ge=1.0, le=3600.0)
 
 
 class Config(Section):
-    camera: CameraConfig = CameraConfig()
-    model: ModelConfig = ModelConfig()
-    exercise: ExerciseConfig = ExerciseConfig()
-    feedback: FeedbackConfig = FeedbackConfig()
-    storage: StorageConfig = StorageConfig()
-    logging: LoggingConfig = LoggingConfig()
+    model_config = FROZEN
+
+    profile: ProfileName = "standard"
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    exercise: ExerciseConfig = Field(default_factory=ExerciseConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
