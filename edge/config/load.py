@@ -43,6 +43,7 @@ ENV_VAR = "HIPFLEX_CONFIG"
 
 Origin = Literal["default", "profile", "file"]
 
+MAX_DEPTH = 16  # the schema needs 4 levels; deeper input is refused before any recursion
 _MAX_SHOWN = 60  # characters of a bad value echoed in a message
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -121,8 +122,10 @@ def parse_toml(raw: bytes | str) -> dict[str, Any]:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_message(str(exc))]) from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
-        raise ConfigError([f"invalid TOML: {_first_line(str(exc))}"]) from None
+    except ValueError:  # tomllib lets int() refuse a number of over 4300 digits
+        raise ConfigError(["invalid TOML: a number is too long to read"]) from None
+    except RecursionError:
+        raise ConfigError(["invalid TOML: arrays or tables are nested too deeply"]) from None
 
 
 def config_from_toml(text: str) -> Config:
@@ -132,6 +135,8 @@ def config_from_toml(text: str) -> Config:
 
 def build(data: Mapping[str, Any]) -> tuple[Config, dict[str, Origin]]:
     """Layer a parsed file over its profile and the defaults, validate, trace origins."""
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError([f"arrays or tables are nested more than {MAX_DEPTH} deep"])
     profile = data.get("profile", "standard")
     overlay = PROFILES.get(profile, {}) if isinstance(profile, str) else {}
     merged = _merge(overlay, data)
@@ -239,18 +244,21 @@ def toml_value(value: Any) -> str:
 # ---------------------------------------------------------------- error messages
 
 
-def format_errors(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
-    """One line per problem, duplicates (one per union member) folded together."""
-    lines = [_message(error, data) for error in exc.errors(include_url=False)]
+def format_errors(
+    exc: ValidationError, data: Mapping[str, Any], root: type[BaseModel] = Config
+) -> list[str]:
+    """One line per problem in `data` validated as `root`; the duplicates pydantic gives
+    (one per union member) are folded together."""
+    lines = [_message(error, data, root) for error in exc.errors(include_url=False)]
     return list(dict.fromkeys(lines))
 
 
-def _message(error: Any, data: Mapping[str, Any]) -> str:
-    where = _locate(error["loc"])
+def _message(error: Any, data: Mapping[str, Any], root: type[BaseModel]) -> str:
+    where = _locate(error["loc"], root)
     kind = error["type"]
     key = where.path or "config"
     if where.annotation is None and where.parent is not None:
-        name = where.parts[-1]
+        name = str(where.loc[-1])
         what = "unknown table" if isinstance(error["input"], dict) else "unknown key"
         allowed = list(where.parent.model_fields)
         hint = suggest(name, allowed)
@@ -294,15 +302,15 @@ class _Where:
         return ".".join(self.parts).replace(".[", "[")
 
 
-def _locate(loc: tuple[str | int, ...]) -> _Where:
+def _locate(loc: tuple[str | int, ...], root: type[BaseModel]) -> _Where:
     """Follow a pydantic error location through the schema's annotations."""
-    where = _Where([], [], Config, [], None)
+    where = _Where([], [], root, [], None)
     for item in loc:
         tp = where.annotation
         origin = typing.get_origin(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             where.parent = tp
-            where.parts.append(str(item))
+            where.parts.append(_toml_key(str(item)))
             where.loc.append(item)
             info = tp.model_fields.get(str(item))
             if info is None:
@@ -316,7 +324,7 @@ def _locate(loc: tuple[str | int, ...]) -> _Where:
             element = args[min(item, len(args) - 1)] if args else Any
             where.annotation, where.metadata = _unwrap(element, [])
         elif origin in (dict, Mapping) and isinstance(item, str):
-            where.parts.append(item if _BARE_KEY.fullmatch(item) else json.dumps(item))
+            where.parts.append(_toml_key(item))
             where.loc.append(item)
             args = typing.get_args(tp)
             where.annotation, where.metadata = _unwrap(args[1] if args else Any, [])
@@ -451,6 +459,19 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _depth(data: Any) -> int:
+    """Nesting depth of a parsed tree, without recursion (the tree is untrusted)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, Mapping) else node
+        stack += [(c, depth + 1) for c in children if isinstance(c, (Mapping, list))]
+    return deepest
+
+
 def _has(data: Mapping[str, Any], parts: list[str]) -> bool:
     node: Any = data
     for part in parts:
@@ -473,7 +494,7 @@ def _without_datetimes(
             errors += inner
         elif _holds_datetime(value):
             pseudo = {"type": "datetime", "loc": (*loc, key), "input": value, "msg": ""}
-            errors.append(_message(pseudo, {}))
+            errors.append(_message(pseudo, {}, Config))
         else:
             out[key] = value
     return out, errors
