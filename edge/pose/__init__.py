@@ -35,16 +35,19 @@ class PoseEstimator(Protocol):
         ...
 
 
-def create(name: str = DEFAULT_BACKEND, num_threads: int | None = None) -> PoseEstimator:
-    """Build a backend by name; every model file is sha256-verified before loading."""
+def create(
+    name: str = DEFAULT_BACKEND, num_threads: int | None = None, runtime: str | None = None
+) -> PoseEstimator:
+    """Build a backend by name; every model file is sha256-verified before loading.
+    `runtime` forces one TFLite runtime (see edge.runtime); None takes the first found."""
     if name == "blazepose":
         from edge.pose.blazepose import BlazePose
 
-        return BlazePose(num_threads=num_threads)
+        return BlazePose(num_threads=num_threads, runtime=runtime)
     if name == "movenet":
         from edge.pose.movenet import MoveNet
 
-        return MoveNet(num_threads=num_threads)
+        return MoveNet(num_threads=num_threads, runtime=runtime)
     from edge.errors import HipflexError
 
     raise HipflexError(f"unknown model {name!r}; choose one of {', '.join(BACKENDS)}")
