@@ -1,0 +1,185 @@
+"""hipflex bench [INPUT] [--frames N]: per-stage timings for every model and runtime found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from edge.pose import BACKENDS
+
+HELP = "time decode, preprocess, inference and postprocess per model and runtime"
+STAGES = ("decode", "preprocess", "inference", "postprocess")
+DEFAULT_CLIP = "supine_knee_raise_right.mp4"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input", nargs="?", help=f"video file (default: ../shared/footage/{DEFAULT_CLIP})"
+    )
+    p.add_argument("--frames", type=int, default=200, help="frames to time (default: 200)")
+    p.add_argument("--size", default="640x480", help="resize frames to WxH first (default 640x480)")
+    p.add_argument("--models", default=",".join(BACKENDS), help="comma-separated backends")
+    p.add_argument("--runtime", action="append", help="runtime(s) to time (default: all found)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (all cores)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    from edge.errors import HipflexError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise HipflexError(f"--size {text}: expected WxH, e.g. 640x480") from None
+    if not (16 <= w <= 4096 and 16 <= h <= 4096):
+        raise HipflexError(f"--size {text}: width and height must be 16..4096")
+    return w, h
+
+
+def prepare_clip(src: Path, frames: int, size: tuple[int, int], workdir: Path):
+    """Resize the first `frames` frames to `size`, keep them in memory for the model runs,
+    and re-encode them (mp4v) so decoding is timed at the benchmark size too."""
+    import cv2
+    import numpy as np
+
+    from edge.errors import SourceError
+    from edge.sources.video import VideoFileSource
+
+    w, h = size
+    out = workdir / "bench.mp4"
+    with VideoFileSource(src) as source:
+        clip = np.empty((frames, h, w, 3), np.uint8)
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), source.fps, size)
+        bgr = np.empty((h, w, 3), np.uint8)
+        n = 0
+        for _, rgb in source.frames():
+            if n == frames:
+                break
+            cv2.resize(rgb, size, dst=clip[n], interpolation=cv2.INTER_AREA)
+            writer.write(cv2.cvtColor(clip[n], cv2.COLOR_RGB2BGR, dst=bgr))
+            n += 1
+        writer.release()
+    if n == 0:
+        raise SourceError(f"{src}: no frames to benchmark")
+    return clip[:n], out
+
+
+def time_decode(path: Path) -> list[float]:
+    """Seconds per frame for read + BGR->RGB, the work a video source does per frame."""
+    from edge.sources.video import VideoFileSource
+
+    times = []
+    with VideoFileSource(path) as source:
+        start = time.perf_counter()
+        for _ in source.frames():
+            now = time.perf_counter()
+            times.append(now - start)
+            start = now
+    return times[1:]  # the first frame was decoded when the file was opened
+
+
+def time_model(model: str, runtime: str, clip, threads: int | None, warmup: int) -> dict:
+    from edge.pose import create
+
+    estimator = create(model, num_threads=threads, runtime=runtime)
+    for rgb in clip[:warmup]:
+        estimator(rgb)
+    estimator.reset()
+    estimator.timer.reset()
+    start = time.perf_counter()
+    for rgb in clip:
+        estimator(rgb)
+    wall = time.perf_counter() - start
+    stats = estimator.timer.summary()
+    stats["fps"] = len(clip) / wall
+    return stats
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    s = np.asarray(samples)
+    return {
+        "median_ms": float(np.median(s) * 1e3),
+        "p95_ms": float(np.percentile(s, 95) * 1e3),
+        "n": int(s.size),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.errors import HipflexError
+    from edge.models import REPO_ROOT
+    from edge.runtime import available_runtimes, default_threads
+
+    size = _parse_size(args.size)
+    src = Path(args.input) if args.input else REPO_ROOT.parent / "shared" / "footage" / DEFAULT_CLIP
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        if m not in BACKENDS:
+            raise HipflexError(f"--models: unknown model {m!r}; choose from {', '.join(BACKENDS)}")
+    found = dict(available_runtimes())
+    runtimes = args.runtime or list(found)
+    for r in runtimes:
+        if r not in found:
+            raise HipflexError(f"--runtime {r}: not importable here (found: {', '.join(found)})")
+    if not runtimes:
+        raise HipflexError("no TFLite runtime found: install ai-edge-litert or tflite-runtime")
+    with tempfile.TemporaryDirectory(prefix="hipflex-bench-") as tmp:
+        clip, encoded = prepare_clip(src, max(args.frames, 1), size, Path(tmp))
+        decode = _summary(time_decode(encoded))
+    threads = args.threads or default_threads()
+    rows = []
+    for runtime in runtimes:
+        for model in models:
+            stats = time_model(model, runtime, clip, threads, args.warmup)
+            stats["decode"] = decode
+            rows.append({"model": model, "runtime": runtime, "version": found[runtime], **stats})
+    report = {
+        "input": str(src),
+        "size": f"{size[0]}x{size[1]}",
+        "frames": len(clip),
+        "threads": threads,
+        "python": sys.version.split()[0],
+        "rows": rows,
+    }
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def overhead(row: dict, with_decode: bool) -> float:
+    """Everything but inference, as a fraction of inference (medians per frame)."""
+    stages = ("decode", "preprocess", "postprocess") if with_decode else STAGES[1:4:2]
+    return sum(row[s]["median_ms"] for s in stages) / row["inference"]["median_ms"]
+
+
+def format_report(report: dict) -> str:
+    lines = [
+        f"input {report['input']} resized to {report['size']}, {report['frames']} frames, "
+        f"{report['threads']} threads",
+        "",
+        "| model | runtime | stage | median ms | p95 ms |",
+        "|---|---|---|---:|---:|",
+    ]
+    for row in report["rows"]:
+        rt = f"{row['runtime']} {row['version']}"
+        for stage in STAGES:
+            s = row[stage]
+            lines.append(
+                f"| {row['model']} | {rt} | {stage} | {s['median_ms']:.2f} | {s['p95_ms']:.2f} |"
+            )
+    lines += [
+        "",
+        "| model | runtime | frames/s (model) | (pre+post)/inference | (decode+pre+post)/inf. |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['runtime']} {row['version']} | {row['fps']:.1f} | "
+            f"{overhead(row, False):.1%} | {overhead(row, True):.1%} |"
+        )
+    return "\n".join(lines)
