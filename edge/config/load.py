@@ -372,8 +372,9 @@ def _expects(tp: Any, metadata: list[Any]) -> str:
             return f"a list of {len(args)} items"
         if not args:
             return "a list" + _length(metadata, "items")
+        length = _length(metadata, "items")
         element = _expects(*_unwrap(args[0], []))
-        return "a list" + _length(metadata, "items") + " of items each " + element
+        return f"a list{length}, each {'' if length else 'item '}{element}"
     if _is_union(tp):
         members = [m for m in typing.get_args(tp) if m is not type(None)]
         return " or ".join(_expects(*_unwrap(m, [])) for m in members)
