@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 def quiet_opencv() -> None:
     """Keep FFmpeg's and OpenCV's own chatter off stderr, where our one-line errors go.
 
-    Both levels are read when the first capture is opened. Set OPENCV_FFMPEG_LOGLEVEL=32
-    (and OPENCV_LOG_LEVEL=INFO) in the environment to see the decoder's messages again.
+    FFmpeg's level is read when the first capture is opened. Set OPENCV_FFMPEG_LOGLEVEL=32
+    and OPENCV_LOG_LEVEL=INFO in the environment to see the decoder's messages again.
     """
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     if "OPENCV_LOG_LEVEL" not in os.environ:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        # OpenCV 4 has cv2.setLogLevel, OpenCV 5 moved it to cv2.utils.logging.
+        set_level = getattr(cv2, "setLogLevel", None) or cv2.utils.logging.setLogLevel
+        set_level(0)  # silent: failures surface as our own one-line SourceError
 
 
 quiet_opencv()
