@@ -21,6 +21,8 @@ from edge.config.validators import (
         ("Camera", ["camera", "model"], "camera"),
         ("movnet", ["blazepose", "movenet"], "movenet"),
         ("info", ["DEBUG", "INFO", "WARNING"], "INFO"),
+        ("bar", ["green", "bar_graph"], "bar_graph"),
+        ("ba", ["green", "bar_graph"], None),
         ("zzzz", ["camera", "model"], None),
         ("x", [], None),
     ],

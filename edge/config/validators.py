@@ -18,9 +18,13 @@ _WEBCAM = re.compile(r"webcam:(\d+)")
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """The closest choice to a mistyped word, or None when nothing is close enough."""
+    """The closest choice to a mistyped word, or None when nothing is close enough.
+    A shortened key ("bar" for "bar_graph") counts as close even when difflib disagrees."""
     by_lower = {c.lower(): c for c in choices}
-    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    word = word.lower()
+    match = difflib.get_close_matches(word, list(by_lower), n=1, cutoff=0.6)
+    if not match and len(word) >= 3:
+        match = [c for c in by_lower if c.startswith(word)]
     return by_lower[match[0]] if match else None
 
 
