@@ -25,6 +25,8 @@ BAD = [
     ("[Logging]\nlevel = 'INFO'", 'Logging: unknown table; did you mean "logging"?'),
     ("camera.zoom = 2", "camera.zoom: unknown key; allowed: source, width, height, fps"),
     ("verbose = true", f"verbose: unknown key; allowed: {ALL_KEYS}"),
+    ("fps = 30", 'fps: unknown key; did you mean "camera.fps"?'),
+    ("camera.backend = 'movenet'", 'camera.backend: unknown key; did you mean "model.backend"?'),
     ('"odd key" = 1', f'"odd key": unknown key; allowed: {ALL_KEYS}'),
     (
         "storage = {history = true, histroy = 1}",

@@ -261,7 +261,7 @@ def _message(error: Any, data: Mapping[str, Any], root: type[BaseModel]) -> str:
         name = str(where.loc[-1])
         what = "unknown table" if isinstance(error["input"], dict) else "unknown key"
         allowed = list(where.parent.model_fields)
-        hint = suggest(name, allowed)
+        hint = suggest(name, allowed) or _elsewhere(name, root)
         if hint:
             return f'{key}: {what}; did you mean "{hint}"?'
         return f"{key}: {what}; allowed: {', '.join(allowed)}"
@@ -287,6 +287,11 @@ def _message(error: Any, data: Mapping[str, Any], root: type[BaseModel]) -> str:
         if hint:
             message += f'; did you mean "{hint}"?'
     return message
+
+
+def _elsewhere(name: str, root: type[BaseModel]) -> str | None:
+    """The full path of a key written under the wrong table, e.g. "model.backend"."""
+    return next((p for p in leaf_paths(root) if p.rsplit(".", 1)[-1] == name), None)
 
 
 @dataclass
