@@ -21,6 +21,9 @@ COMMANDS = {
     "bench": "bench",
     "check-config": "check_config",
     "config": "config",
+    "history": "history",
+    "export": "export",
+    "watch": "watch",
 }
 
 

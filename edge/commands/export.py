@@ -1,0 +1,97 @@
+"""hipflex export --format csv|json [--since DATE] [--out FILE] [--db PATH]"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from edge.commands.history import add_db_argument
+
+HELP = "export every rep (CSV, one row per rep) or every session (JSON) for a spreadsheet"
+
+CSV_COLUMNS = (
+    "session",
+    "started_at",
+    "athlete",
+    "source",
+    "model",
+    "set",
+    "index",
+    "leg",
+    "start_s",
+    "peak_s",
+    "end_s",
+    "peak_hip_flexion_deg",
+    "knee_flexion_at_peak_deg",
+    "pelvis_tilt_deg",
+    "lift_s",
+    "good",
+    "faults",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument(
+        "--since",
+        type=since_date,
+        metavar="DATE",
+        help="only sessions started on or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM, local time)",
+    )
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    add_db_argument(p)
+
+
+def since_date(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()  # naive means local time
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.history import History
+
+    with History(args.db, readonly=True) as history:
+        sessions = history.sessions(since=args.since)
+    if args.out:
+        with open(args.out, "w", newline="", encoding="utf-8") as out:
+            write(sessions, args.format, out)
+        print(f"{args.out}: {len(sessions)} sessions", file=sys.stderr)
+    else:
+        write(sessions, args.format, sys.stdout)
+    return 0
+
+
+def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        document = {
+            "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sessions": sessions,
+        }
+        json.dump(document, out, indent=1)
+        out.write("\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for s in sessions:
+        for rep in s["reps"]:
+            writer.writerow(
+                {
+                    "session": s["id"],
+                    "started_at": s["started_at"],
+                    "athlete": s["athlete"],
+                    "source": s["source"],
+                    "model": s["model"],
+                    **{k: rep[k] for k in CSV_COLUMNS[5:15]},
+                    "good": int(not rep["faults"]),
+                    "faults": ";".join(rep["faults"]),
+                }
+            )
