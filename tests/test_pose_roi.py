@@ -3,6 +3,7 @@ samples, and the one-euro filter that steadies the tracked ROI."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import cv2
@@ -144,7 +145,7 @@ def test_one_euro_follows_a_step_faster_when_beta_is_larger():
         f = OneEuroFilter((1,), min_cutoff=0.5, beta=beta)
         f(np.array([0.0]), 0.01)
         trace = [f(np.array([100.0]), 0.01)[0] for _ in range(10)]
-        assert all(0 < a < b < 100 for a, b in zip(trace, trace[1:], strict=False))
+        assert all(0 < a < b < 100 for a, b in itertools.pairwise(trace))
         lagging.append(100 - trace[-1])
     assert lagging[1] < lagging[0]
     # Static: alpha = 1 / (1 + rate / (2 pi min_cutoff)) per frame.
