@@ -1,0 +1,78 @@
+"""Whole-clip analysis: a KeypointTrack in, the `analyze --json` schema out (a contract),
+plus the readable table `hipflex analyze` prints without --json."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from edge.config.exercise import ExerciseConfig
+from edge.judge import FAULTS, judge_clip
+from edge.keypoints import KeypointTrack
+
+
+def analyze_track(track: KeypointTrack, config: ExerciseConfig | None = None,
+                  source: str = "") -> dict:  # fmt: skip
+    """Judge a whole clip at once (vectorized); same reps and faults as the live judge."""
+    result = judge_clip(track.keypoints, track.landmarks, track.fps, config)
+    duration = round(track.frames / track.fps, 3)
+    reps = [e.data for e in result.events if e.type == "rep"]
+    status = []
+    changes = [e for e in result.events if e.type == "status"]
+    for k, e in enumerate(changes):
+        if e.data["status"] == "ok":
+            continue
+        end = changes[k + 1].t if k + 1 < len(changes) else duration
+        status.append({"start_s": round(e.t, 3), "end_s": round(end, 3), "status": e.data["status"]})
+    counts = Counter(name for rep in reps for name in rep["faults"])
+    return {
+        "source": source,
+        "model": track.model,
+        "fps": float(track.fps),
+        "frames": track.frames,
+        "duration_s": duration,
+        "status": status,
+        "reps": reps,
+        "summary": {
+            "reps": len(reps),
+            "good_reps": sum(1 for rep in reps if not rep["faults"]),
+            "by_leg": {leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in ("left", "right")},
+            "faults": {name: counts[name] for name in FAULTS if counts[name]},
+        },
+    }
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    return "-" if x is None else f"{x:.0f}{unit}"
+
+
+def render_table(result: dict) -> str:
+    """Per-rep table and a summary, for a coach reading a terminal."""
+    lines = [f"{result['source'] or 'input'}: {result['frames']} frames, "
+             f"{result['duration_s']:.1f} s at {result['fps']:.1f} fps, model {result['model']}"]  # fmt: skip
+    if result["reps"]:
+        lines.append(f"{'rep':>3}  {'set':>3}  {'leg':5}  {'time s':>7}  {'hip°':>5}  "
+                     f"{'knee°':>5}  {'pelvis°':>7}  {'lift s':>6}  faults")  # fmt: skip
+        for rep in result["reps"]:
+            lines.append(
+                f"{rep['index']:>3}  {rep['set']:>3}  {rep['leg']:5}  {rep['peak_s']:>7.1f}  "
+                f"{_fmt(rep['peak_hip_flexion_deg']):>5}  {_fmt(rep['knee_flexion_at_peak_deg']):>5}  "
+                f"{_fmt(rep['pelvis_tilt_deg']):>7}  {rep['lift_s']:>6.2f}  "
+                f"{', '.join(rep['faults']) or 'good'}"
+            )
+    for period in result["status"]:
+        lines.append(f"status {period['status']} from {period['start_s']:.1f} s to {period['end_s']:.1f} s")
+    s = result["summary"]
+    faults = ", ".join(f"{name} {n}" for name, n in s["faults"].items()) or "none"
+    lines.append(f"summary: {s['reps']} reps ({s['by_leg']['left']} left, {s['by_leg']['right']} right), "
+                 f"{s['good_reps']} good; faults: {faults}")  # fmt: skip
+    if not result["reps"]:
+        lines.append("no reps: " + _why_none(result))
+    return "\n".join(lines)
+
+
+def _why_none(result: dict) -> str:
+    if any(p["status"] == "not_lying" for p in result["status"]):
+        return "the athlete was not lying down"
+    if any(p["status"] in ("no_athlete", "tracking_lost") for p in result["status"]):
+        return "the athlete was not seen well enough"
+    return "no lift of one leg from a resting pose with both legs long on the floor"
