@@ -166,7 +166,7 @@ class Feedback:
         )
         self._long_tone: tuple[Step, ...] = ((long_hz, patterns.long_tone_s),)
         self._bar_segments = len(pins.bar_graph)
-        self._bar_scale = self._bar_segments / config.bar_graph.full_scale_deg
+        self._bar_full_deg = config.bar_graph.full_scale_deg
         self._bar_lit = 0
         self._amber_mode = "off"
         self._sounded_live: set[str] = set()
@@ -200,8 +200,14 @@ class Feedback:
         frame, so it only touches pins when the number of lit segments changes."""
         if self._bar is None:
             return
-        x = hip_flexion_deg * self._bar_scale
-        lit = self._bar_segments if x >= self._bar_segments else int(x) if x > 0 else 0
+        deg, n = hip_flexion_deg, self._bar_segments
+        lit = (
+            n
+            if deg >= self._bar_full_deg
+            else min(n, int(deg * n / self._bar_full_deg))
+            if deg > 0
+            else 0
+        )
         if lit != self._bar_lit:
             self._bar_lit = lit
             self._bar.value = lit / self._bar_segments
