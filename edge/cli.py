@@ -23,6 +23,7 @@ COMMANDS = {
     "config": "config",
     "history": "history",
     "export": "export",
+    "report": "report",
     "watch": "watch",
 }
 

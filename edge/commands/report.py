@@ -1,0 +1,43 @@
+"""hipflex report [SESSION|latest] --out report.html [--db PATH]"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edge.commands.history import add_db_argument
+from edge.errors import HipflexError
+
+HELP = "write a session's report: one self-contained HTML file a coach can open anywhere"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session", nargs="?", default="latest", help="session id, or latest (default)")
+    p.add_argument("--out", type=Path, default=Path("report.html"), metavar="FILE")
+    p.add_argument("--trend", type=int, default=10, metavar="N", help="sessions in the trend (10)")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.history import History
+    from edge.report import build_report
+
+    with History(args.db, readonly=True) as history:
+        if args.session == "latest":
+            session_id = history.latest_id()
+            if session_id is None:
+                raise HipflexError(f"no sessions recorded in {history.path}")
+        else:
+            try:
+                session_id = int(args.session)
+            except ValueError:
+                raise HipflexError(
+                    f"session must be a number or latest, not {args.session!r}"
+                ) from None
+        page = build_report(history, session_id, trend_limit=args.trend)
+    try:
+        args.out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise HipflexError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(args.out.resolve())
+    return 0
