@@ -18,6 +18,7 @@ from edge.log import setup_logging
 COMMANDS = {
     "models": "models",
     "pose": "pose",
+    "analyze": "analyze",
     "bench": "bench",
     "check-config": "check_config",
     "config": "config",

@@ -1,0 +1,41 @@
+"""hipflex analyze INPUT... [--model M] [--json]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from edge.pose import BACKENDS, DEFAULT_BACKEND
+
+HELP = "count reps per leg and judge faults in videos or keypoint files (.npz)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file or keypoints .npz")
+    p.add_argument("--model", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help="pose model for video inputs")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.analysis import analyze_track, render_table
+    from edge.keypoints import load_keypoints
+
+    for k, path in enumerate(args.inputs):
+        if path.lower().endswith(".npz"):
+            track = load_keypoints(path)
+        else:
+            from edge.commands.pose import ProgressBar
+            from edge.track import track_video
+
+            bar = ProgressBar(args.model)
+            track = track_video(path, backend=args.model, progress=bar)
+            bar.finish(track.frames)
+        result = analyze_track(track, source=path)
+        if args.json:
+            print(json.dumps(result, separators=(",", ":")))
+        else:
+            print(("\n" if k else "") + render_table(result))
+        sys.stdout.flush()
+    return 0
