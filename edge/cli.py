@@ -16,6 +16,7 @@ from edge.log import setup_logging
 
 # Command name -> module under edge.commands. Order is the order of `hipflex --help`.
 COMMANDS = {
+    "run": "run",
     "models": "models",
     "pose": "pose",
     "analyze": "analyze",
