@@ -11,8 +11,9 @@ import annotated_types as at
 from pydantic import BaseModel
 
 from edge.config.load import build, leaf_paths, leaf_values, parse_toml
+from edge.config.profiles import PROFILES
 from edge.config.schema import Config
-from edge.config.validators import range_text
+from edge.config.validators import number_text, range_text
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "edge" / "config" / "config.example.toml"
 TABLE = re.compile(r"^\[([A-Za-z0-9_.]+)\]$")
@@ -87,3 +88,20 @@ def test_every_key_is_documented_with_its_range_or_choices():
         assert comment, f"{path} has no comment"
         for words in constraint_words(info.annotation, info.metadata):
             assert words in comment, f"{path}: comment does not say {words!r}: {comment!r}"
+
+
+def test_profile_values_in_the_comments_match_the_profiles():
+    documented = documented_keys()
+    for name, overlay in PROFILES.items():
+        for path, value in _flatten(overlay).items():
+            words = f"{name}: {number_text(value)}"
+            assert words in documented[path], f"{path}: comment does not say {words!r}"
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        out |= (
+            _flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value}
+        )
+    return out

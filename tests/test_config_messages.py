@@ -114,6 +114,44 @@ BAD = [
         'feedback: a "tonal" buzzer must be wired active-high (active_high.buzzer = true):'
         " gpiozero's TonalBuzzer idles with the pin low",
     ),
+    (
+        "exercise.rep.end_deg = 50",
+        "exercise.rep: end_deg (50.0) must be below start_deg (40.0)",
+    ),
+    (
+        "exercise.faults.short_range.min_peak_deg = 115",
+        "exercise: faults.short_range.min_peak_deg (115.0) must be below"
+        " faults.over_flexion.max_peak_deg (110.0)",
+    ),
+    # the exercise section's thresholds and switches
+    (
+        "exercise.faults.short_range.min_peak_deg = 200",
+        "exercise.faults.short_range.min_peak_deg = 200: must be between 10 and 150",
+    ),
+    (
+        "exercise.faults.lumbar_roundng.enabled = false",
+        'exercise.faults.lumbar_roundng: unknown table; did you mean "lumbar_rounding"?',
+    ),
+    (
+        "exercise.faults.knee_angle.tolerance = 10",
+        'exercise.faults.knee_angle.tolerance: unknown key; did you mean "tolerance_deg"?',
+    ),
+    (
+        'exercise.faults.too_fast.enabled = "no"',
+        'exercise.faults.too_fast.enabled = "no": must be true or false',
+    ),
+    (
+        'exercise.target_hip_flexion_deg = "90"',
+        'exercise.target_hip_flexion_deg = "90": must be a number between 30 and 150',
+    ),
+    (
+        "exercise.tracking.min_score = 1.5",
+        "exercise.tracking.min_score = 1.5: must be between 0 and 1",
+    ),
+    (
+        "exercise.faults = {lumbar_rounding = 1}",
+        "exercise.faults.lumbar_rounding = 1: must be a table",
+    ),
     # TOML syntax, with line and column
     ("[camera]\nwidth =\n", "invalid TOML at line 2, column 8: invalid value"),
     (
