@@ -3,9 +3,10 @@
     .venv/bin/python bench/runtime_compare.py [--frames N] [--threads N]
 
 Creates .venv-tflite (tflite-runtime with numpy<2) through bench/setup_tflite_venv.sh if
-needed, runs `hipflex bench --json` in both venvs one after the other, and prints a
-Markdown section for bench/RESULTS.md: machine, commands, per-stage medians and the
-tflite/litert ratio, and the overhead check (everything but inference <= 10% of it).
+needed, runs `hipflex bench --json` in both venvs, alternating for --rounds rounds so a
+burst of load on the machine hits both alike, keeps the median of each number over the
+rounds, and prints a Markdown section for bench/RESULTS.md: machine, commands, per-stage
+medians and the tflite/litert ratio, and the overhead check (all but inference <= 10%).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from datetime import date
@@ -49,6 +51,18 @@ def bench(runtime: str, args: argparse.Namespace) -> tuple[str, dict]:
     return shown, json.loads(out.stdout)
 
 
+def median_report(reports: list[dict]) -> dict:
+    """The first report with every number replaced by its median over all reports."""
+    merged = reports[0]
+    for i, row in enumerate(merged["rows"]):
+        for stage in STAGES:
+            for key in ("median_ms", "p95_ms"):
+                row[stage][key] = statistics.median(r["rows"][i][stage][key] for r in reports)
+        row["fps"] = statistics.median(r["rows"][i]["fps"] for r in reports)
+    merged["rounds"] = len(reports)
+    return merged
+
+
 def section(results: dict[str, tuple[str, dict]]) -> str:
     first = next(iter(results.values()))[1]
     lines = [
@@ -56,7 +70,8 @@ def section(results: dict[str, tuple[str, dict]]) -> str:
         "",
         f"- Machine: {machine()}",
         f"- Input: `{Path(first['input']).name}`, first {first['frames']} frames resized to "
-        f"{first['size']}, {first['threads']} interpreter threads",
+        f"{first['size']}, {first['threads']} interpreter threads; median of "
+        f"{first['rounds']} alternating rounds",
         "- Commands (`.venv/bin/python bench/runtime_compare.py` runs both):",
     ]
     lines += [f"  - `{cmd}`" for cmd, _ in results.values()]
@@ -68,7 +83,7 @@ def section(results: dict[str, tuple[str, dict]]) -> str:
         f"Median ms per frame (p95 in brackets); ai-edge-litert {versions.get(lit)}, "
         f"tflite-runtime {versions.get(tfl)}.",
         "",
-        "| model | stage | ai-edge-litert | tflite-runtime | tflite / litert |",
+        "| model | stage | ai-edge-litert | tflite-runtime | tflite-runtime / litert |",
         "|---|---|---:|---:|---:|",
     ]
     models = sorted({m for m, _ in rows})
@@ -83,7 +98,7 @@ def section(results: dict[str, tuple[str, dict]]) -> str:
             )
         lines.append(
             f"| {model} | frames/s (model only) | {a['fps']:.1f} | {b['fps']:.1f} | "
-            f"{a['fps'] / b['fps']:.2f} slower |"
+            f"{b['fps'] / a['fps']:.2f} |"
         )
     lines += [
         "",
@@ -105,10 +120,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=200)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
     if not (VENVS["tflite_runtime"] / "bin" / "hipflex").exists():
         subprocess.run([str(REPO / "bench" / "setup_tflite_venv.sh")], check=True)
-    results = {rt: bench(rt, args) for rt in VENVS}
+    runs: dict[str, list[tuple[str, dict]]] = {rt: [] for rt in VENVS}
+    for _ in range(max(args.rounds, 1)):
+        for rt in VENVS:
+            runs[rt].append(bench(rt, args))
+    results = {rt: (r[0][0], median_report([rep for _, rep in r])) for rt, r in runs.items()}
     print(section(results))
 
 
