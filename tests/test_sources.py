@@ -268,3 +268,20 @@ def test_picamera_configures_640x480_rgb_at_30fps(monkeypatch):
 def test_picamera_missing_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # makes the import fail
     assert "python3-picamera2" in _error("camera")
+
+
+class ResizingWebcam(UnpluggedWebcam):
+    """Delivers two frames, then frames of another size (OpenCV then allocates anew)."""
+
+    def read(self, image=None):
+        if self.left == 0:
+            return True, np.zeros((240, 320, 3), np.uint8)
+        return super().read(image)
+
+
+def test_webcam_changing_frame_size_is_an_error_not_a_stale_frame(monkeypatch):
+    fake = ResizingWebcam(str(footage_path("glute_bridge.mp4")), frames_before_unplug=2)
+    monkeypatch.setattr(webcam_module.cv2, "VideoCapture", fake)
+    with open_source("webcam:2") as src, pytest.raises(SourceError, match="frame size"):
+        for _ in src.frames():
+            pass

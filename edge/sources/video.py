@@ -81,7 +81,9 @@ class VideoFileSource(FrameSource):
             cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=self._rgb)
             yield index / self.fps, self._rgb
             index += 1
-            ok, _ = self._cap.read(self._bgr)
+            ok, bgr = self._cap.read(self._bgr)
+            if ok and bgr is not self._bgr:  # OpenCV reallocates only if the size changed
+                raise SourceError(f"{self.path}: frame size changes at frame {index}")
 
     def close(self) -> None:
         self._cap.release()

@@ -45,9 +45,11 @@ class WebcamSource(FrameSource):
         while True:
             cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=self._rgb)
             yield t, self._rgb
-            ok, _ = self._cap.read(self._bgr)
+            ok, bgr = self._cap.read(self._bgr)
             if not ok:
                 raise SourceError(f"{self.name}: camera stopped delivering frames")
+            if bgr is not self._bgr:  # OpenCV reallocates only if the size changed
+                raise SourceError(f"{self.name}: camera changed its frame size")
             t = time.monotonic() - start
 
     def close(self) -> None:
