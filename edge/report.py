@@ -227,7 +227,7 @@ def _rep_row(rep: dict[str, Any]) -> str:
     pelvis_cls = "off" if "lumbar_rounding" in rep["faults"] else ""
     lift_cls = "off" if "too_fast" in rep["faults"] else ""
     chips = (
-        "".join(
+        " ".join(
             f'<span class="chip{" key" if f == "lumbar_rounding" else ""}" '
             f'title="{_e(FAULT_LABELS.get(f, ("", ""))[1])}">{_e(fault_label(f))}</span>'
             for f in rep["faults"]
@@ -255,7 +255,7 @@ def _fault_table(session: dict[str, Any]) -> str:
             width = 100 * n / total[leg] if total[leg] else 0
             cells.append(
                 f'<td class="{"zero" if n == 0 else ""}"><span class="bar" style="width:'
-                f'{width:.0f}%;background:{LEG_COLOR[leg]}"></span><b>{n}</b>'
+                f'{width:.0f}%;background:{LEG_COLOR[leg]}"></span><b>{n}</b> '
                 f"<i>{_pct(n, total[leg]) if n else ''}</i></td>"
             )
         label, what = FAULT_LABELS.get(name, (fault_label(name), ""))

@@ -1,0 +1,188 @@
+"""The HTML report's content: self-contained, one chart and one table per set, the numbers
+a coach reads, escaping, and the odd sessions (interrupted, no angle trace, no reps)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from history_data import make_analysis, make_series
+
+from edge.events import Event
+from edge.history import History
+from edge.report import build_report
+
+REPO = Path(__file__).resolve().parents[1]
+HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: image sources, table rows per table class, text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.images: list[str] = []
+        self.rows: dict[str, list[list[str]]] = {}
+        self.text: list[str] = []
+        self._table: list[str] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        elif tag == "table":
+            self._table.append(attrs.get("class", ""))
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table.pop()
+        elif tag == "tr" and self._row is not None:
+            self.rows.setdefault(self._table[-1], []).append(self._row)
+            self._row = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """Three sessions of one athlete, the last with lumbar rounding mostly on the left."""
+    path = tmp_path / "h.db"
+    day0 = datetime(2026, 2, 2, 17, 0, tzinfo=UTC)
+    with History(path) as h:
+        for i in range(3):
+            a = make_analysis(seed=50 + i)
+            h.import_analysis(
+                a, athlete="Mia", started_at=day0 + timedelta(days=2 * i), series=make_series(a)
+            )
+    return path
+
+
+def test_report_content_matches_the_session(db):
+    with History(db, readonly=True) as h:
+        session = h.session(3)
+        page = Page(build_report(h, 3))
+    reps = session["reps"]
+    # One chart per set plus the trend; every image an inline SVG.
+    assert len(page.images) == 3
+    for src in page.images:
+        assert src.startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(src.split(",", 1)[1])
+        assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    # Every rep in a rep table, with its faults, in order.
+    rows = [r for r in page.rows["reps"] if r[0] != "rep"]
+    assert [int(r[0]) for r in rows] == [r["index"] for r in reps]
+    for row, rep in zip(rows, reps, strict=True):
+        assert row[1] == f"{rep['peak_hip_flexion_deg']:.0f}°"
+        assert row[4] == f"{rep['lift_s']:.2f} s"
+        labels = [f.replace("_", " ") for f in rep["faults"]]
+        assert row[5] == (" ".join(labels) if labels else "✓ good")
+    # Fault counts by leg: all eight faults listed, counts per leg from the reps.
+    faults = {r[0]: r[1:] for r in page.rows["faults"][1:]}
+    assert len(faults) == 8
+    for name in ("lumbar_rounding", "knee_angle", "too_fast", "chest_lift"):
+        row = next(v for k, v in faults.items() if k.startswith(name.replace("_", " ")))
+        for cell, leg in zip(row, ("left", "right"), strict=True):
+            n = sum(1 for r in reps if r["leg"] == leg and name in r["faults"])
+            assert cell.split()[0] == str(n)
+    text = " ".join(page.text)
+    left = [r for r in reps if r["leg"] == "left"]
+    rounding = sum(1 for r in left if "lumbar_rounding" in r["faults"])
+    assert rounding > 0
+    assert f"Lumbar rounding on {rounding} of {len(left)} left-leg reps" in text
+    assert "Trend · Mia" in text and "last 3 sessions" in text
+
+
+def test_report_is_self_contained(db):
+    with History(db, readonly=True) as h:
+        text = build_report(h, 3)
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", text)
+    assert "url(" not in text and "@import" not in text and "<script" not in text
+    assert "<link" not in text
+    for src in Page(text).images:  # no external references inside the charts either
+        svg = base64.b64decode(src.split(",", 1)[1]).decode()
+        assert not re.search(r"""(xlink:)?href\s*=\s*["'](?!#)""", svg)
+
+
+def test_user_text_is_escaped(tmp_path):
+    with History(tmp_path / "h.db") as h:
+        a = make_analysis(seed=7)
+        a["source"] = '<img src=x onerror="alert(1)">.mp4'
+        sid = h.import_analysis(a, athlete="<script>alert('x')</script>")
+        text = build_report(h, sid)
+    assert "<script>" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+
+
+def test_interrupted_session_without_trace(tmp_path):
+    """A session cut off by a crash, recorded without angle samples: the report says so
+    and still shows every rep."""
+    h = History(tmp_path / "h.db")
+    h.start_session(athlete="", source="camera", model="movenet", fps=30.0)
+    a = make_analysis(seed=8, sets=(("left", 3),))
+    for rep in a["reps"]:
+        h.record(Event(rep["end_s"], "rep", rep))
+    h.record(Event(a["reps"][-1]["end_s"] + 1, "status", {"status": "tracking_lost"}))
+    page = Page(build_report(h, h.session_id))
+    text = " ".join(page.text)
+    assert "did not end cleanly" in text
+    assert len([r for r in page.rows["reps"] if r[0] != "rep"]) == 3
+    assert len(page.images) == 1  # the set chart; no trend from one session
+    assert "Untagged athlete" in text and "Tag sessions with --athlete" in text
+    svg = base64.b64decode(page.images[0].split(",", 1)[1]).decode()
+    assert "angle trace not recorded" in svg or "<path" in svg
+
+
+def test_session_without_reps(tmp_path):
+    with History(tmp_path / "h.db") as h:
+        h.start_session(athlete="Ola")
+        h.record(Event(1.0, "status", {"status": "no_athlete"}))
+        h.end_session(duration_s=30.0)
+        text = " ".join(Page(build_report(h, h.session_id)).text)
+    assert "No reps were recorded" in text
+    assert "Not judged: no athlete in view 29 s" in text
+
+
+def test_report_cli(db, tmp_path):
+    out = tmp_path / "out" / "r.html"
+    out.parent.mkdir()
+    done = subprocess.run(
+        [HIPFLEX, "report", "--db", db, "--out", out], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == str(out)
+    assert "<title>Mia · 06 Feb 2026 · hipflex</title>" in out.read_text()
+    done = subprocess.run(
+        [HIPFLEX, "report", "1", "--db", db, "--out", out], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "02 Feb 2026" in out.read_text()
+    for args, message in (
+        (["99"], "no session 99 in"),
+        (["last"], "session must be a number or latest, not 'last'"),
+    ):
+        done = subprocess.run(
+            [HIPFLEX, "report", *args, "--db", db, "--out", out], capture_output=True, text=True
+        )
+        assert done.returncode == 1
+        assert done.stderr.startswith("hipflex: error: ") and message in done.stderr
+        assert done.stderr.count("\n") == 1
+    done = subprocess.run(
+        [HIPFLEX, "report", "--db", tmp_path / "none.db"], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "no history database at" in done.stderr
