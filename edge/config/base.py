@@ -4,4 +4,5 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    # Frozen: a running box swaps whole Config objects on reload, it never edits one.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)

@@ -1,28 +1,24 @@
 """The whole config: one strict section per concern.
 
-The sections owned here are frozen: the live loop never edits a config in place, it swaps the
-whole object on SIGHUP, so a half-applied reload cannot exist.
+Sections are frozen (see edge.config.base): the live loop never edits a config in place, it
+swaps the whole object on SIGHUP, so a half-applied reload cannot exist.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
 from edge.config.validators import absolute_path, athlete_name, source_spec
 
-FROZEN = ConfigDict(frozen=True)
-
 ProfileName = Literal["standard", "beginner", "advanced"]
 
 
 class CameraConfig(Section):
-    model_config = FROZEN
-
     source: Annotated[str, AfterValidator(source_spec)] = "camera"
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
@@ -30,15 +26,11 @@ class CameraConfig(Section):
 
 
 class ModelConfig(Section):
-    model_config = FROZEN
-
     backend: Literal["blazepose", "movenet"] = "blazepose"
     num_threads: int = Field(0, ge=0, le=16, description="0 = all cores")
 
 
 class StorageConfig(Section):
-    model_config = FROZEN
-
     history: bool = True
     db_path: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/hipflex.db"
     athlete: Annotated[str, AfterValidator(athlete_name)] = ""
@@ -49,15 +41,11 @@ class StorageConfig(Section):
 
 
 class LoggingConfig(Section):
-    model_config = FROZEN
-
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timing_interval_s: float = Field(10.0, ge=1.0, le=3600.0)
 
 
 class Config(Section):
-    model_config = FROZEN
-
     profile: ProfileName = "standard"
     camera: CameraConfig = Field(default_factory=CameraConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
