@@ -126,7 +126,8 @@ def raw_checks(points: np.ndarray, speed: np.ndarray, cfg: ExerciseConfig) -> np
     flat = incline(thighs).max(-1) <= cfg.tracking.lying_max_deg
     moving = np.hypot(speed[..., :6, 0], speed[..., :6, 1]).max(-1)
     still = moving <= cfg.baseline.still_max_torso_per_s * torso
-    resting = lying & flat & (bend.max(-1) <= cfg.baseline.rest_max_deg) & still
+    together = angle_between(thighs[..., 0, :], thighs[..., 1, :]) <= cfg.baseline.legs_apart_max_deg
+    resting = lying & flat & together & (bend.max(-1) <= cfg.baseline.rest_max_deg) & still
     leg_seen = np.isfinite(thighs).all(-1).any(-1)
     trunk_seen = np.isfinite(torso)
     return np.stack([lying, resting, trunk_seen, leg_seen], axis=-1)
@@ -280,10 +281,16 @@ def apply_swaps(held: np.ndarray, last: np.ndarray, parity: np.ndarray) -> None:
 
 def clean_track(points: np.ndarray, times: np.ndarray, fps: float,
                 cfg: ExerciseConfig) -> CleanTrack:  # fmt: skip
-    """Confidence gate, hold short gaps, repair label swaps, One Euro smooth: (T, 10, 3)."""
+    """Confidence gate, hold short gaps, repair label swaps, One Euro smooth: (T, 10, 3).
+
+    Both joints of a left/right pair are held together when either is unseen, so the swap
+    evidence always compares positions labelled at the same moment.
+    """
     tr = cfg.tracking
     xy = points[..., :2].astype(np.float64)
     valid = (points[..., 2] >= tr.min_score) & np.isfinite(xy).all(-1)
+    pair = valid[:, SWAP_PAIRS].all(-1)
+    valid[:, SWAP_PAIRS] = pair[..., None]
     held, last = hold_last(xy, valid)
     parity = swap_parity(held, cfg)
     apply_swaps(held, last, parity)
@@ -321,6 +328,7 @@ class Cleaner:
         valid = self._valid
         np.greater_equal(points[:, 2], tr.min_score, out=valid)
         valid &= np.isfinite(points[:, 0]) & np.isfinite(points[:, 1])
+        valid[SWAP_PAIRS] = valid[SWAP_PAIRS].all(-1)[:, None]
         np.copyto(self.prev_held, self.held)
         held = self.held
         np.copyto(held, points[:, :2], where=valid[:, None])

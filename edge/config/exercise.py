@@ -26,6 +26,7 @@ class BaselineConfig(Section):
     """The resting pose every angle is measured against, learned without calibration."""
 
     rest_max_deg: float = Field(30.0, ge=5.0, le=60.0, description="thighs within this of the trunk line and knees bent less than this count as legs long")
+    legs_apart_max_deg: float = Field(8.0, ge=1.0, le=45.0, description="thighs within this of each other count as side by side")
     still_max_torso_per_s: float = Field(1.0, ge=0.01, le=5.0, description="shoulders, hips and knees slower than this (torso lengths/s) count as still")
     settle_s: float = Field(0.2, ge=0.0, le=10.0, description="a rest must last this long before it updates the baseline")
     time_constant_s: float = Field(0.5, ge=0.01, le=30.0, description="averaging time constant of the baseline")  # fmt: skip
