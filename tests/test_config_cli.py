@@ -135,3 +135,15 @@ def test_config_show_invalid_file_exits_1(config_file):
         f"hipflex: config error: {path}: camera.width = true:"
         " must be an integer between 160 and 1920\n"
     )
+
+
+def test_config_show_marks_profile_values(config_file):
+    path = config_file('profile = "beginner"\n[exercise.faults.short_range]\nmin_peak_deg = 75.0\n')
+    result = hipflex("config", "show", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    table = lines.index("[exercise.faults.short_range]")
+    assert lines[table + 2] == "min_peak_deg = 75.0  # file"
+    assert "max_excess_tilt_deg = 15.0  # profile beginner" in lines
+    assert "min_duration_s = 0.1  # default" in lines
+    assert config_from_toml(result.stdout) == config_from_toml(path.read_text())
