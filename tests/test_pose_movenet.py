@@ -39,6 +39,7 @@ def test_torso_dominates_when_limbs_are_unseen():
     kp[13:17, 2] = 0.05
     x0, y0, side = smart_crop(kp, 640, 480)
     assert side == pytest.approx(2 * 40 * 1.9)
+    assert (x0 + side / 2, y0 + side / 2) == pytest.approx((300, 200))
 
 
 def test_no_torso_means_full_frame():

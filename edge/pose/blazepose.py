@@ -33,8 +33,8 @@ HEATMAP_MIN_CONFIDENCE = 0.5
 MIN_DETECTION_SCORE = 0.5
 MIN_PRESENCE = 0.5
 # ROI side = 2 x |centre -> scale point| x ROI_EXPAND. 1.25 matches mediapipe's own output
-# on the reference clips far better than the 1.5 of an older graph revision (bench/
-# pose_roi_variants.py measures both).
+# on the reference clips; the 1.5 of an older graph revision is 5-10x farther from it and
+# loses the raised knee (bench/pose_oracle.py measures both).
 ROI_EXPAND = 1.25
 # The next ROI's alignment points are smoothed hard (mediapipe's settings): a still body
 # keeps a still crop, a fast one is followed within a few frames.
@@ -89,6 +89,8 @@ class BlazePose:
         half = HEATMAP_KERNEL // 2
         self._kernel = np.arange(-half, half + 1)
         self._channel = np.arange(NUM_LANDMARKS)[:, None, None]
+        self._rows = np.zeros((NUM_LANDMARKS, HEATMAP_KERNEL), np.intp)
+        self._cols = np.zeros((NUM_LANDMARKS, HEATMAP_KERNEL), np.intp)
         self._letterbox: tuple[int, int, np.ndarray] | None = None
         self._roi: Roi | None = None
         self._times = np.zeros(3)
@@ -113,12 +115,19 @@ class BlazePose:
             self._align_filter.reset()
             roi = self._detect(rgb)
             found = roi is not None and self._landmarks(rgb, roi)
+        t0 = time.perf_counter()
+        pose = self._pose(roi) if found and roi is not None else self._nobody()
+        self._times[2] += time.perf_counter() - t0
         for stage, seconds in zip(self.timer.stages, self._times, strict=True):
             self.timer.add(stage, float(seconds))
-        if not found:
-            self._roi = None
-            return Pose(np.zeros((17, 3), np.float32), np.zeros((NUM_BODY, 4), np.float32))
-        assert roi is not None
+        return pose
+
+    def _nobody(self) -> Pose:
+        self._roi = None
+        return Pose(np.zeros((17, 3), np.float32), np.zeros((NUM_BODY, 4), np.float32))
+
+    def _pose(self, roi: Roi) -> Pose:
+        """This frame's Pose from the decoded landmarks; sets the next frame's ROI."""
         landmarks = np.empty((NUM_BODY, 4), np.float32)
         landmarks[:, :2] = self._frame_xy[:NUM_BODY]
         landmarks[:, 2] = self._raw[:NUM_BODY, 2] * (roi.size / LANDMARK_SIZE)
@@ -127,8 +136,7 @@ class BlazePose:
         extent = np.abs(self._align[0] - self._align[1]).mean()
         self._align_filter(self._align, 1.0 / max(extent, 1e-6))
         self._roi = roi_from_alignment(self._align[0], self._align[1], self.roi_expand)
-        keypoints = landmarks[BLAZEPOSE_TO_COCO][:, [0, 1, 3]]
-        return Pose(np.ascontiguousarray(keypoints), landmarks)
+        return Pose(landmarks[BLAZEPOSE_TO_COCO][:, [0, 1, 3]], landmarks)
 
     def _letterbox_matrix(self, width: int, height: int) -> np.ndarray:
         """Detector-input -> frame affine for a centred, aspect-preserving letterbox."""
@@ -205,23 +213,22 @@ class BlazePose:
         7x7 window around it, when the heatmap is confident there (mediapipe's refinement;
         it takes a cell's index, not its centre, as its position, and so do we)."""
         cells = heatmap.shape[0]
-        centre = np.trunc(self._norm * cells).astype(np.intp)
-        inside = np.all((centre >= 0) & (centre < cells), axis=1)
+        centre = (self._norm * cells).astype(np.intp)  # truncates toward zero, as in C
+        inside = ((centre >= 0) & (centre < cells)).all(axis=1)
         cols = centre[:, 0, None] + self._kernel
         rows = centre[:, 1, None] + self._kernel
         valid = ((rows >= 0) & (rows < cells))[:, :, None] & ((cols >= 0) & (cols < cells))[
             :, None, :
         ]
-        logits = heatmap[
-            np.clip(rows, 0, cells - 1)[:, :, None],
-            np.clip(cols, 0, cells - 1)[:, None, :],
-            self._channel,
-        ]
-        conf = sigmoid_scores(logits) * valid
+        np.clip(rows, 0, cells - 1, out=self._rows)
+        np.clip(cols, 0, cells - 1, out=self._cols)
+        flat = (self._rows[:, :, None] * cells + self._cols[:, None, :]) * NUM_LANDMARKS
+        flat += self._channel
+        conf = sigmoid_scores(heatmap.reshape(-1).take(flat))
+        conf *= valid
         total = conf.sum(axis=(1, 2))
         ok = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
-        if ok.any():
-            col = (conf.sum(axis=1) * cols).sum(axis=1)
-            row = (conf.sum(axis=2) * rows).sum(axis=1)
-            self._norm[ok, 0] = col[ok] / total[ok] / cells
-            self._norm[ok, 1] = row[ok] / total[ok] / cells
+        col = (conf.sum(axis=1) * cols).sum(axis=1)
+        row = (conf.sum(axis=2) * rows).sum(axis=1)
+        self._norm[ok, 0] = col[ok] / total[ok] / cells
+        self._norm[ok, 1] = row[ok] / total[ok] / cells

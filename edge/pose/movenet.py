@@ -35,13 +35,17 @@ def full_frame_crop(width: int, height: int) -> tuple[float, float, float]:
 def smart_crop(keypoints: np.ndarray, width: int, height: int) -> tuple[float, float, float]:
     """(x0, y0, side) px of the square crop for the next frame, from this frame's (17, 3)
     keypoints in frame pixels."""
-    seen = keypoints[:, 2] > MIN_CROP_SCORE
-    if not (seen[[L_HIP, R_HIP]].any() and seen[[L_SHOULDER, R_SHOULDER]].any()):
+    scores = keypoints[:, 2]
+    hips = scores[L_HIP] > MIN_CROP_SCORE or scores[R_HIP] > MIN_CROP_SCORE
+    shoulders = scores[L_SHOULDER] > MIN_CROP_SCORE or scores[R_SHOULDER] > MIN_CROP_SCORE
+    if not (hips and shoulders):
         return full_frame_crop(width, height)
-    centre = keypoints[[L_HIP, R_HIP], :2].mean(axis=0)
-    torso = np.abs(keypoints[TORSO, :2] - centre).max(axis=0)
-    body = np.abs(keypoints[keypoints[:, 2] >= MIN_CROP_SCORE, :2] - centre).max(axis=0)
-    half = max(torso.max() * TORSO_EXPAND, body.max() * BODY_EXPAND)
+    centre = (keypoints[L_HIP, :2] + keypoints[R_HIP, :2]) / 2
+    reach = np.abs(keypoints[:, :2] - centre)
+    half = max(
+        reach[TORSO].max() * TORSO_EXPAND,
+        reach[scores >= MIN_CROP_SCORE].max() * BODY_EXPAND,
+    )
     # No farther than the frame edge farthest from the centre.
     cx, cy = float(centre[0]), float(centre[1])
     half = min(half, max(cx, width - cx, cy, height - cy))
