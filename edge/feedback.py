@@ -127,33 +127,53 @@ class Feedback:
     """
 
     def __init__(self, config: FeedbackConfig, pin_factory: Factory | None = None) -> None:
+        self._pin_factory = pin_factory
+        self._amber_mode = "off"
+        self._sounded_live: set[str] = set()
+        self._closed = False
+        self._build(config)
+
+    def reconfigure(self, config: FeedbackConfig) -> bool:
+        """Apply a reloaded config: release every pin, then claim the new ones, keeping the
+        status light's state. If the new wiring cannot be claimed (a pin held by another
+        process), the old one is restored, the reason logged, and False returned."""
+        old, mode = self.config, self._amber_mode
+        self.off()
+        self._close_devices()
+        try:
+            self._build(config)
+        except Exception as exc:
+            log.error("feedback: cannot apply the new pins (%s); keeping the old ones", exc)
+            self._build(old)
+            self._set_amber(mode)
+            return False
+        self._set_amber(mode)
+        return True
+
+    def _build(self, config: FeedbackConfig) -> None:
         self.config = config
         pins, high, patterns = config.pins, config.active_high, config.patterns
+        factory = self._pin_factory
         self._devices: dict[str, Device] = {}
+        self._bar: LEDBarGraph | None = None
+        self._player: BuzzerPlayer | None = None
         try:
             self._green = self._add(
-                "green", LED(pins.green, active_high=high.green, pin_factory=pin_factory)
+                "green", LED(pins.green, active_high=high.green, pin_factory=factory)
             )
-            self._red = self._add(
-                "red", LED(pins.red, active_high=high.red, pin_factory=pin_factory)
-            )
+            self._red = self._add("red", LED(pins.red, active_high=high.red, pin_factory=factory))
             self._amber = self._add(
-                "amber", LED(pins.amber, active_high=high.amber, pin_factory=pin_factory)
+                "amber", LED(pins.amber, active_high=high.amber, pin_factory=factory)
             )
-            self._bar: LEDBarGraph | None = None
             if pins.bar_graph:
                 self._bar = self._add(
                     "bar_graph",
                     LEDBarGraph(
-                        *pins.bar_graph,
-                        active_high=high.bar_graph,
-                        pwm=False,
-                        pin_factory=pin_factory,
+                        *pins.bar_graph, active_high=high.bar_graph, pwm=False, pin_factory=factory
                     ),
                 )
-            self._player: BuzzerPlayer | None = None
             if config.buzzer.enabled:
-                self._player = BuzzerPlayer(self._buzzer_sound(pin_factory), patterns.beep_gap_s)
+                self._player = BuzzerPlayer(self._buzzer_sound(factory), patterns.beep_gap_s)
         except BaseException:
             self._close_devices()
             raise
@@ -169,8 +189,6 @@ class Feedback:
         self._bar_full_deg = config.bar_graph.full_scale_deg
         self._bar_lit = 0
         self._amber_mode = "off"
-        self._sounded_live: set[str] = set()
-        self._closed = False
 
     @property
     def devices(self) -> Mapping[str, Device]:
@@ -306,8 +324,9 @@ class Feedback:
         return device
 
     def _close_devices(self) -> None:
-        player = getattr(self, "_player", None)
-        if player is not None:
-            player.close()
+        if self._player is not None:
+            self._player.close()
+            self._player = None
         for device in self._devices.values():
             device.close()
+        self._devices = {}

@@ -356,3 +356,32 @@ def test_set_events_and_unknown_statuses_do_not_crash_the_loop(make, factory):
     fb.on_event(status("ok"))
     time.sleep(0.15)
     assert states(factory, AMBER)[-1] == 0.0
+
+
+def test_reconfigure_moves_pins_and_keeps_the_status_light(make, factory):
+    from gpiozero import LED
+
+    fb = make()
+    fb.error()
+    settle(factory, {AMBER: [False, 1.0]})
+    moved = config(pins={"green": 23, "amber": 24}, active_high={"red": False})
+    assert fb.reconfigure(moved)
+    # The old amber pin went dark and was released; the new one is solid at once.
+    settle(factory, {AMBER: [False, 1.0, 0.0], 24: [False, 1.0], RED: [False, 1.0]})
+    LED(AMBER, pin_factory=factory).close()  # free again
+    fb.on_event(rep())
+    settle(factory, {23: [False, 1.0, 0.0], GREEN: [False]})
+
+
+def test_reconfigure_onto_a_busy_pin_keeps_the_old_wiring(make, factory):
+    from gpiozero import LED
+
+    fb = make()
+    squatter = LED(23, pin_factory=factory)
+    try:
+        assert not fb.reconfigure(config(pins={"green": 23}))
+        fb.on_event(rep())
+        settle(factory, {GREEN: [False, 1.0, 0.0]})
+        assert fb.config.pins.green == GREEN
+    finally:
+        squatter.close()

@@ -53,7 +53,7 @@ def local_unit(tmp_path: Path) -> Path:
     entry = Path(sys.executable).with_name("hipflex")
     assert entry.exists(), "the venv's hipflex entry point is missing (pip install -e .)"
     text = UNIT.read_text()
-    assert f"ExecStart={INSTALLED_EXEC} run\n" in text
+    assert f"ExecStart={INSTALLED_EXEC} run --hold-on-error\n" in text
     unit = tmp_path / "hipflex.service"
     unit.write_text(text.replace(f"ExecStart={INSTALLED_EXEC}", f"ExecStart={entry}"))
     return unit
@@ -97,7 +97,7 @@ def test_unit_contract():
     expect = {
         "Type": ["notify"],
         "NotifyAccess": ["main"],
-        "ExecStart": [f"{INSTALLED_EXEC} run"],
+        "ExecStart": [f"{INSTALLED_EXEC} run --hold-on-error"],
         "ExecReload": ["/bin/kill -HUP $MAINPID"],
         "Restart": ["on-failure"],
         "RestartPreventExitStatus": ["78"],
