@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 HELP = "live view of the running session: status, angles, reps per leg, faults, fps"
 
@@ -18,6 +18,7 @@ STATUS_STYLE = {
     "no_athlete": "dim",
     "not_lying": "bold yellow",
     "tracking_lost": "bold red",
+    "stopped": "bold red",
 }
 BAR_MAX_DEG = 120.0
 BAR_WIDTH = 24
@@ -125,26 +126,22 @@ def show_once(path: Path, wait_s: float = 5.0) -> int:
     return 0
 
 
-def show_live(path: Path) -> int:
+def show_live(path: Path) -> NoReturn:
     from rich.console import Console
     from rich.live import Live
 
+    sock = connect(path)  # not running at the start: say so and exit
     console = Console()
-    with Live(render(None, "connecting…"), console=console, refresh_per_second=10) as live:
+    with Live(render(None, "connected; waiting for data"), console=console,
+              refresh_per_second=10) as live:  # fmt: skip
         while True:
-            try:
-                sock = connect(path)
-            except NotRunning as exc:
-                live.update(render(None, f"{exc}; retrying"))
-                time.sleep(1.0)
-                continue
             with sock:
                 reader, last, state = LineReader(sock), time.monotonic(), None
                 while True:
                     try:
                         fresh = reader.next_state()
                     except EOFError:
-                        live.update(render(state, "hipflex stopped; waiting for it to start"))
+                        live.update(render(stopped(state), "hipflex stopped; waiting for it"))
                         break
                     if fresh is not None:
                         state, last = fresh, time.monotonic()
@@ -152,7 +149,22 @@ def show_live(path: Path) -> int:
                     elif time.monotonic() - last > 2.0:
                         quiet = time.monotonic() - last
                         live.update(render(state, f"no update for {quiet:.0f} s"))
-            time.sleep(1.0)
+            sock = reconnect(path, live, state)
+
+
+def reconnect(path: Path, live, state: dict[str, Any] | None) -> socket.socket:
+    """The service stopped while watched (a restart, a reload): wait for it to come back."""
+    while True:
+        time.sleep(1.0)
+        try:
+            return connect(path)
+        except NotRunning as exc:
+            live.update(render(stopped(state), f"{exc}; waiting for it to start"))
+
+
+def stopped(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The last snapshot, kept for its rep counts, but never showing a live status."""
+    return {**(state or {}), "status": "stopped", "fps": None}
 
 
 def angle(value: Any) -> float | None:
