@@ -23,7 +23,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +57,7 @@ class ConfigSources:
 
     config: Config
     path: Path | None
-    origins: Mapping[str, Origin] = field(default_factory=dict)
+    origins: Mapping[str, Origin]
 
 
 # ---------------------------------------------------------------- public API
@@ -173,7 +173,7 @@ def leaf_paths(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
 
 
 def leaf_values(config: BaseModel) -> dict[str, Any]:
-    """Dotted path -> value as TOML would hold it (tuples as lists, enums as values)."""
+    """Dotted path -> value (Python mode, so a float nan stays nan rather than null)."""
     out: dict[str, Any] = {}
 
     def walk(data: dict[str, Any], model: type[BaseModel], prefix: str) -> None:
@@ -184,7 +184,7 @@ def leaf_values(config: BaseModel) -> dict[str, Any]:
             else:
                 out[prefix + name] = data[name]
 
-    walk(config.model_dump(mode="json"), type(config), "")
+    walk(config.model_dump(), type(config), "")
     return out
 
 
