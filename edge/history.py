@@ -155,7 +155,7 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         )
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA journal_size_limit = 4194304")
@@ -168,7 +168,7 @@ class History:
     """The history store. The live loop calls `start_session`, then `record` for each event
     and `sample` every frame, then `end_session`; reports and the CLI use the queries.
 
-    One instance per thread (sqlite3 connections are not shared across threads).
+    Use it from one thread at a time; it may be created in one thread and used in another.
     """
 
     def __init__(
