@@ -305,6 +305,12 @@ class History:
         self._submit("end", (utc_text(datetime.now(UTC)), duration, self._take_samples()))
         self._session_open = False
 
+    def poll(self) -> None:
+        """Retry pending writes if the retry delay has passed. Costs nothing when nothing is
+        pending; call it every second or so, so a backlog is written even between reps."""
+        if self._pending:
+            self._drain()
+
     def flush(self) -> bool:
         """Try to write pending events now, whatever the retry delay; True when none remain."""
         self._next_retry = 0.0

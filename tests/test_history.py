@@ -234,11 +234,15 @@ def test_full_disk_buffers_then_resumes(tiny_fs, caplog):
     assert "cannot write" in caplog.text
     written = len(rep_rows(db))
     assert written < i + 1
+    assert not h.flush()  # a forced retry fails too, and restarts the retry delay
     subprocess.run(["mount", "-o", "remount,size=8m", str(tiny_fs)], check=True)
     filler.unlink()
+    h.poll()  # space again, but the retry delay has not passed yet
+    assert h.pending > 0 and len(rep_rows(db)) == written
     clock[0] += 10.0
-    h.record(Event(analysis["reps"][i + 1]["end_s"], "rep", analysis["reps"][i + 1]))
+    h.poll()
     assert h.pending == 0 and h.dropped == 0
+    h.record(Event(analysis["reps"][i + 1]["end_s"], "rep", analysis["reps"][i + 1]))
     assert "resumed" in caplog.text
     h.close()
     with History(db, readonly=True) as reader:
