@@ -27,6 +27,7 @@ COMMANDS = {
     "export": "export",
     "report": "report",
     "watch": "watch",
+    "selftest": "selftest",
 }
 
 
