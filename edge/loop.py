@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -64,6 +66,9 @@ class Box:
         self.frames_seen = 0
         self.frames_dropped = 0
         self._last_t = 0.0
+        self._good_reps = {"left": 0, "right": 0}
+        self._last_faults: deque[dict[str, Any]] = deque(maxlen=5)
+        self._athlete = ""
 
     # ---------------------------------------------------------------- signals
 
@@ -82,6 +87,7 @@ class Box:
 
     def _open_sinks(self, source: FrameSource, spec: str, model: str) -> None:
         opts, storage = self.options, self.config.storage
+        self._athlete = opts.athlete if opts.athlete is not None else storage.athlete
         if opts.events_path is not None:
             opts.events_path.parent.mkdir(parents=True, exist_ok=True)
             self._events_file = opts.events_path.open("a", buffering=1, encoding="utf-8")
@@ -94,8 +100,7 @@ class Box:
             except HipflexError as exc:
                 log.error("history disabled for this run: %s", exc)
             else:
-                athlete = opts.athlete if opts.athlete is not None else storage.athlete
-                self._history.start_session(athlete, spec, model, source.fps)
+                self._history.start_session(self._athlete, spec, model, source.fps)
         if opts.live_view:
             from edge.livefeed import LiveFeed
 
@@ -125,27 +130,42 @@ class Box:
                 self._events_file.write(line + "\n")
             except OSError as exc:
                 log.error("events file: %s", exc)
+        if event.type == "rep":
+            if not event.data["faults"]:
+                self._good_reps[event.data["leg"]] += 1
+            for fault in event.data["faults"]:
+                self._last_faults.append(
+                    {
+                        "t": event.t,
+                        "leg": event.data["leg"],
+                        "fault": fault,
+                        "rep": event.data["index"],
+                    }
+                )
         if self._history is not None:
             self._history.record(event)
 
-    def _publish(self, judge: StreamingJudge, fps: float) -> None:
+    def _publish(self, judge: StreamingJudge, t: float, fps: float) -> None:
         live = judge.live
+        legs = {
+            name: {
+                "hip_flexion_deg": _finite(live.hip_flexion_deg[i]),
+                "knee_flexion_deg": _finite(live.knee_flexion_deg[i]),
+                "reps": live.reps[name],
+                "good_reps": self._good_reps[name],
+            }
+            for i, name in enumerate(("left", "right"))
+        }
         self._live.publish(
             {
+                "t": round(t, 2),
                 "status": live.status,
-                "working_leg": live.working_leg,
-                "hip_flexion_deg": {
-                    "left": live.hip_flexion_deg[0],
-                    "right": live.hip_flexion_deg[1],
-                },
-                "knee_flexion_deg": {
-                    "left": live.knee_flexion_deg[0],
-                    "right": live.knee_flexion_deg[1],
-                },
-                "reps": dict(live.reps),
-                "set": live.set,
-                "last_faults": list(live.last_faults),
                 "fps": round(fps, 1),
+                "athlete": self._athlete,
+                "set": live.set,
+                "working_leg": live.working_leg,
+                "legs": legs,
+                "last_faults": list(self._last_faults),
             }
         )
 
@@ -209,6 +229,7 @@ class Box:
         next_ping = 0.0
         next_timing = time.monotonic() + self.config.logging.timing_interval_s
         stalled = False
+        next_poll = 0.0
         last_frame_wall = time.monotonic()
         fps_est, prev_wall = 0.0, None
         try:
@@ -260,13 +281,17 @@ class Box:
                         fps_est = 1.0 / dt if fps_est == 0 else 0.9 * fps_est + 0.1 / dt
                 prev_wall = now
                 if self._live is not None and self._live.due():
-                    self._publish(judge, fps_est)
+                    self._publish(judge, t, fps_est)
                 if not ready_sent:
                     sdnotify.ready()
                     ready_sent = True
                 if watchdog_s and now >= next_ping:
                     sdnotify.watchdog()
                     next_ping = now + watchdog_s / 2
+                if now >= next_poll:
+                    next_poll = now + 1.0
+                    if self._history is not None:
+                        self._history.poll()
                 if now >= next_timing:
                     next_timing = now + self.config.logging.timing_interval_s
                     self._log_timings(slot)
@@ -294,3 +319,7 @@ class Box:
         log.info(
             "timings (median/p95): %s; %d frames%s", "; ".join(parts), self.frames_seen, dropped
         )
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 1) if math.isfinite(x) else None

@@ -34,3 +34,15 @@ def pose_track():
         return _tracks[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def isolated_box_paths(tmp_path_factory, monkeypatch):
+    """Each test gets its own run lock, live-view socket, history database and config, so
+    tests never collide with each other or with a box running on this machine."""
+    root = tmp_path_factory.mktemp("box")
+    monkeypatch.setenv("HIPFLEX_LOCK", str(root / "run.lock"))
+    monkeypatch.setenv("HIPFLEX_SOCKET", str(root / "live.sock"))
+    monkeypatch.setenv("HIPFLEX_DB", str(root / "hipflex.db"))
+    monkeypatch.setenv("HIPFLEX_CONFIG", str(root / "config.toml"))
+    (root / "config.toml").write_text("")
