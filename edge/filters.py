@@ -78,26 +78,32 @@ def one_euro(x: np.ndarray, fps: float, min_cutoff: float, beta: float, d_cutoff
 
 
 class OneEuroStream:
-    """The same filter as `one_euro`, one frame at a time, on preallocated arrays."""
+    """The same filter as `one_euro`, one frame at a time, on preallocated arrays.
+
+    The caller owns "first sample": it writes the first position of a coordinate into
+    both `value` and `prev` before `update`, which is what `one_euro` does with NaN.
+    """
 
     def __init__(self, shape: tuple[int, ...], fps: float, min_cutoff: float, beta: float,
                  d_cutoff: float):  # fmt: skip
         self.fps = fps
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.d_alpha = smoothing_alpha(d_cutoff, fps)
         self.rate = fps / TWO_PI
-        self.prev = np.full(shape, np.nan)
-        self.value = np.full(shape, np.nan)
+        self.configure(min_cutoff, beta, d_cutoff)
+        self.prev = np.zeros(shape)
+        self.value = np.zeros(shape)
         self.speed = np.zeros(shape)
         self._tmp = np.zeros(shape)
         self._gain = np.zeros(shape)
+
+    def configure(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
+        self.min_cutoff = min_cutoff
+        self.beta = beta
+        self.d_alpha = smoothing_alpha(d_cutoff, self.fps)
 
     def update(self, x: np.ndarray) -> np.ndarray:
         tmp, gain, speed, value = self._tmp, self._gain, self.speed, self.value
         np.subtract(x, self.prev, out=tmp)
         tmp *= self.fps
-        np.nan_to_num(tmp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         tmp -= speed
         tmp *= self.d_alpha
         speed += tmp
@@ -110,7 +116,5 @@ class OneEuroStream:
         np.subtract(x, value, out=tmp)
         tmp /= gain
         value += tmp
-        # First sample of a coordinate (value still NaN): take it as is.
-        np.copyto(value, x, where=np.isnan(value))
         np.copyto(self.prev, x)
         return value

@@ -25,6 +25,10 @@ import numpy as np
 from edge.config.exercise import ExerciseConfig
 from edge.events import Event
 from edge.kinematics import (
+    C_LEG,
+    C_LYING,
+    C_RESTING,
+    C_TRUNK,
     F_EXCESS,
     F_FOOT,
     F_HIP,
@@ -34,21 +38,19 @@ from edge.kinematics import (
     F_TILT,
     LEG_NAMES,
     N_FEATURES,
-    C_LEG,
-    C_LYING,
-    C_RESTING,
-    C_TRUNK,
+    PY,
     BaselineTracker,
     Cleaner,
+    _last_true_index,
+    _run_start,
     baseline_track,
-    basis,
     body_points,
     clean_track,
+    clip_checks,
+    clip_features,
     features,
     raw_checks,
     rest_gate,
-    _run_start,
-    _last_true_index,
 )
 
 FAULTS = ("lumbar_rounding", "chest_lift", "down_leg_bent", "short_range", "over_flexion",
@@ -157,15 +159,15 @@ class ClipResult:
     status: np.ndarray | None = None  # (T,) status code per frame
 
 
-def clip_features(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: float,
-                  cfg: ExerciseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def clip_kinematics(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: float,
+                    cfg: ExerciseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Whole-clip kinematics: (features (T, F), status code (T,), baseline known (T,))."""
     t = np.arange(keypoints.shape[0]) / fps
     clean = clean_track(body_points(keypoints, landmarks), t, fps, cfg)
-    checks = raw_checks(clean.points, clean.speed, cfg)
+    checks = clip_checks(clean.points, clean.speed, cfg)
     gate = rest_gate(checks[:, C_RESTING], t, cfg.baseline.settle_s)
-    frame = basis(baseline_track(clean.points, gate, fps, cfg))
-    rows = features(clean.points, frame, cfg)
+    frame = baseline_track(clean.points, gate, fps, cfg)
+    rows = clip_features(clean.points, frame, cfg)
     rows[:, F_T] = t
     ready = np.isfinite(frame[:, 0])
     last_seen = _last_true_index(clean.present)
@@ -183,7 +185,7 @@ def judge_clip(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: float,
                cfg: ExerciseConfig | None = None) -> ClipResult:  # fmt: skip
     """All events of a clip, identical to feeding it frame by frame to `StreamingJudge`."""
     cfg = cfg or ExerciseConfig()
-    rows, status, ready = clip_features(keypoints, landmarks, fps, cfg)
+    rows, status, ready = clip_kinematics(keypoints, landmarks, fps, cfg)
     t = rows[:, F_T]
     n = len(t)
     events: list[tuple[int, int, Event]] = []  # (frame, order within frame, event)
@@ -288,16 +290,16 @@ class LiveState:
 
 
 class StreamingJudge:
-    """One frame in, events out. O(1) per frame on preallocated arrays."""
+    """One frame in, events out: O(1) per frame, Python floats and preallocated arrays."""
 
     def __init__(self, fps: float, config: ExerciseConfig | None = None):
         self.fps = float(fps)
-        self.cfg = config or ExerciseConfig()
-        self.cleaner = Cleaner(self.fps, self.cfg)
-        self.baseline = BaselineTracker(self.fps, self.cfg)
+        cfg = config or ExerciseConfig()
+        self.cleaner = Cleaner(self.fps, cfg)
+        self.baseline = BaselineTracker(self.fps, cfg)
         self.live = LiveState()
-        self._pts = np.zeros((10, 3))
-        self._nan_row = np.full(N_FEATURES, np.nan)
+        self._nan_row = (math.nan,) * (N_FEATURES - 1)
+        self._ring: np.ndarray | None = None
         self._i = -1
         self._status: int | None = None
         self._last_seen = -math.inf
@@ -312,55 +314,47 @@ class StreamingJudge:
         self._set = 0
         self._index = 0
         self._t = 0.0
-        self._apply(self.cfg)
+        self._apply(cfg)
 
     def _apply(self, cfg: ExerciseConfig) -> None:
         self.cfg = cfg
         self._pre, cap = _windows(self.fps, cfg)
-        if getattr(self, "_ring", None) is None or self._ring.shape[0] != cap:
+        old = self._ring
+        if old is None or old.shape[0] != cap:
             ring = np.full((cap, N_FEATURES), np.nan)
-            old = getattr(self, "_ring", None)
             if old is not None:  # keep the frames the rep in progress may need
                 for i in range(max(0, self._i - min(cap, old.shape[0]) + 1), self._i + 1):
                     ring[i % cap] = old[i % old.shape[0]]
             self._ring = ring
         tr = cfg.tracking
         self.cleaner.cfg = cfg
-        flt = self.cleaner.filter
-        flt.min_cutoff, flt.beta = tr.min_cutoff_hz, tr.beta
-        flt.d_alpha = 1.0 / (1.0 + self.fps / (2 * math.pi * tr.d_cutoff_hz))
-        fresh = BaselineTracker(self.fps, cfg)
-        self.baseline.alpha, self.baseline.settle_s = fresh.alpha, fresh.settle_s
+        self.cleaner.filter.configure(tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
+        self.baseline.configure(self.fps, cfg)
 
     def reconfigure(self, config: ExerciseConfig) -> None:
         """New thresholds from now on; counts, set, baseline and the rep in progress stay."""
         self._apply(config)
 
     def update(self, t: float, keypoints: np.ndarray, landmarks: np.ndarray | None = None):
+        """Judge one frame: (17, 3) COCO keypoints, optional (33, 4) BlazePose landmarks."""
         cfg = self.cfg
-        pts = self._pts
-        pts[:8] = keypoints[[5, 6, 11, 12, 13, 14, 15, 16]]
+        k = keypoints.tolist()
         if landmarks is None:
-            pts[8:] = pts[6:8]
+            pts = [k[5], k[6], k[11], k[12], k[13], k[14], k[15], k[16], k[15], k[16]]
         else:
-            pts[8:, :2] = landmarks[29:31, :2]
-            pts[8:, 2] = landmarks[29:31, 3]
+            (lx, ly, _, lv), (rx, ry, _, rv) = landmarks[29:31].tolist()
+            pts = [k[5], k[6], k[11], k[12], k[13], k[14], k[15], k[16], (lx, ly, lv), (rx, ry, rv)]
         self._i += 1
         self._t = t
-        present = self.cleaner.update(t, pts)
-        points = self.cleaner.out
-        checks = raw_checks(points, self.cleaner.filter.speed, cfg).tolist()
-        lying, resting, trunk, leg_seen = checks
-        base = self.baseline
-        base.update(t, points, resting)
-        if base.ready:
-            row = features(points, base.frame, cfg)
-        else:
-            row = self._nan_row
-        ring_row = self._ring[self._i % self._ring.shape[0]]
-        ring_row[:] = row
-        ring_row[F_T] = t
-        h = (ring_row[F_HIP[0]], ring_row[F_HIP[1]])
+        cleaner, base = self.cleaner, self.baseline
+        present = cleaner.update(t, pts)
+        xs, ys = cleaner.xs, cleaner.ys
+        lying, resting, trunk, leg_seen = raw_checks(xs, ys, cleaner.vxs, cleaner.vys, cfg, PY)
+        base.update(t, xs, ys, resting)
+        ready = base.frame is not None
+        row = features(xs, ys, base.frame, cfg, PY) if ready else self._nan_row
+        self._ring[self._i % self._ring.shape[0]] = (t, *row)
+        h = row[0], row[1]
 
         # status
         if present:
@@ -385,17 +379,18 @@ class StreamingJudge:
             self._status = status
             self.live.status = STATUSES[status]
             events = [Event(t, "status", {"status": STATUSES[status]})]
-        judged = status == OK and base.ready
+        judged = status == OK and ready
 
         # per-frame fault evidence
         f = cfg.faults
-        if ring_row[F_EXCESS] > f.lumbar_rounding.max_excess_tilt_deg:
+        if row[F_EXCESS - 1] > f.lumbar_rounding.max_excess_tilt_deg:
             if self._lumbar_since is None:
                 self._lumbar_since = t
         else:
             self._lumbar_since = None
+        floor_tol = f.band_unloaded.floor_tolerance_torso
         for leg in (0, 1):
-            if ring_row[F_FOOT[leg]] <= f.band_unloaded.floor_tolerance_torso:
+            if row[F_FOOT[leg] - 1] <= floor_tol:
                 if self._floor_since[leg] is None:
                     self._floor_since[leg] = t
                 run = t - self._floor_since[leg]
@@ -419,19 +414,19 @@ class StreamingJudge:
         if self._active is None and went_up:
             leg = went_up[0] if len(went_up) == 1 or h[0] >= h[1] else went_up[1]
             events = self._start_rep(events, leg)
-        if self._active is not None and "lumbar_rounding" not in self._rep["live"]:
-            if (
-                f.lumbar_rounding.enabled
-                and self._lumbar_since is not None
-                and t - self._lumbar_since >= f.lumbar_rounding.min_duration_s
-            ):
-                self._rep["live"].add("lumbar_rounding")
-                events = self._add(events, self._fault("lumbar_rounding"))
+        if (
+            self._active is not None
+            and self._lumbar_since is not None
+            and f.lumbar_rounding.enabled
+            and "lumbar_rounding" not in self._rep["live"]
+            and t - self._lumbar_since >= f.lumbar_rounding.min_duration_s
+        ):
+            self._rep["live"].add("lumbar_rounding")
+            events = self._add(events, self._fault("lumbar_rounding"))
         live = self.live
         live.hip_flexion_deg[0], live.hip_flexion_deg[1] = h
-        live.knee_flexion_deg[0] = ring_row[F_KNEE[0]]
-        live.knee_flexion_deg[1] = ring_row[F_KNEE[1]]
-        live.baseline_ready = base.ready
+        live.knee_flexion_deg[0], live.knee_flexion_deg[1] = row[F_KNEE[0] - 1], row[F_KNEE[1] - 1]
+        live.baseline_ready = ready
         return NO_EVENTS if events is None else events
 
     def finish(self):

@@ -1,10 +1,11 @@
 """Angles of a lying athlete from 2D keypoints: cleaning, baseline and per-frame features.
 
-Every function here works on arrays with any leading shape, `(..., P, 2)`, so one live frame
-and a whole clip go through the same code. Only the recursions (hold-last-value, label swap
-parity, smoothing, the resting baseline) need a streaming twin and a batch scan; they live
-in `Cleaner`/`clean_track` and `BaselineTracker`/`baseline_track` and are written to give
-the same numbers frame for frame.
+The geometry is written once, on coordinate sequences: `xs[i]`, `ys[i]` are point i's x and
+y. For a whole clip they are (T,) arrays (`xp=NUM`, numpy ufuncs, vectorized over frames);
+for one live frame they are Python floats (`xp=PY`, the math module), which is several
+times faster than numpy on a single frame. Same formulas, same numbers. Only the recursions
+(hold-last-value, label-swap parity, smoothing, the resting baseline) need a streaming twin
+next to their batch scan: `Cleaner`/`clean_track` and `BaselineTracker`/`baseline_track`.
 
 Conventions (exercise.md): angles are measured in the *body frame*: x runs along the floor
 line from head to feet ("caudal"), y points away from the floor. Hip flexion is the thigh
@@ -39,26 +40,70 @@ from edge.keypoints import (
 SH, HIP, KNEE, ANKLE, FOOT = (0, 1), (2, 3), (4, 5), (6, 7), (8, 9)
 N_POINTS = 10
 COCO_POINTS = np.array([L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE])
-LEFT, RIGHT = 0, 1
+HEELS = np.array([BP_L_HEEL, BP_R_HEEL])
 LEG_NAMES = ("left", "right")
 # Joint pairs whose labels a pose model swaps in side views; hips always overlap, so they
 # carry no evidence and keep the model's labels.
 SWAP_PAIRS = np.array([KNEE, ANKLE, FOOT])
 
-# Baseline vector (resting pose), in frame pixels: mid-shoulder, mid-hip, each foot, torso.
-B_S, B_H, B_FL, B_FR, B_L = slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8), 8
+# Baseline (resting pose), frame pixels: mid-shoulder, mid-hip, each foot, torso length.
 N_BASE = 9
 # Basis = baseline + floor direction f (head -> feet), up normal n, resting trunk angle.
 B_F, B_N, B_THETA0 = slice(9, 11), slice(11, 13), 13
 N_BASIS = 14
 
-# Per-frame feature row (also the judge's ring-buffer row).
+# Per-frame feature row (also the judge's ring-buffer row). F_T is the frame time.
 (F_T, F_HIP_L, F_HIP_R, F_KNEE_L, F_KNEE_R, F_SHANK_L, F_SHANK_R, F_THIGH_L, F_THIGH_R,
  F_FOOT_L, F_FOOT_R, F_TILT, F_EXCESS, F_SHOULDER, F_TRUNK) = range(15)  # fmt: skip
 N_FEATURES = 15
 F_HIP = (F_HIP_L, F_HIP_R)
 F_KNEE = (F_KNEE_L, F_KNEE_R)
 F_FOOT = (F_FOOT_L, F_FOOT_R)
+
+# Raw (baseline-free) checks.
+C_LYING, C_RESTING, C_TRUNK, C_LEG = range(4)
+
+
+class NUM:
+    """Math for whole-clip arrays."""
+
+    atan2 = staticmethod(np.arctan2)
+    hypot = staticmethod(np.hypot)
+    degrees = staticmethod(np.degrees)
+    fmax = staticmethod(np.fmax)
+    fmin = staticmethod(np.fmin)
+    abs = staticmethod(np.abs)
+    copysign = staticmethod(np.copysign)
+
+    @staticmethod
+    def pos(a):
+        return np.maximum(a, 0.0)
+
+
+class PY:
+    """The same math for one frame of Python floats (NaN-aware like numpy's)."""
+
+    atan2 = staticmethod(math.atan2)
+    hypot = staticmethod(math.hypot)
+    degrees = staticmethod(math.degrees)
+    abs = staticmethod(abs)
+    copysign = staticmethod(math.copysign)
+
+    @staticmethod
+    def fmax(a: float, b: float) -> float:
+        if a != a:
+            return b
+        return a if b != b or a >= b else b
+
+    @staticmethod
+    def fmin(a: float, b: float) -> float:
+        if a != a:
+            return b
+        return a if b != b or a <= b else b
+
+    @staticmethod
+    def pos(a: float) -> float:
+        return 0.0 if a < 0.0 else a
 
 
 def body_points(keypoints: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -68,159 +113,157 @@ def body_points(keypoints: np.ndarray, landmarks: np.ndarray | None = None) -> n
     if landmarks is None:
         out[..., 8:, :] = out[..., 6:8, :]
     else:
-        out[..., 8:, :2] = landmarks[..., [BP_L_HEEL, BP_R_HEEL], :2]
-        out[..., 8:, 2] = landmarks[..., [BP_L_HEEL, BP_R_HEEL], 3]
+        out[..., 8:, :2] = landmarks[..., HEELS, :2]
+        out[..., 8:, 2] = landmarks[..., HEELS, 3]
     return out
 
 
-def mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean of two points, or whichever one is known (NaN-aware, no branches)."""
-    return 0.5 * (np.fmax(a, b) + np.fmin(a, b))
+def mid(a, b, xp=NUM):
+    """Mean of two coordinates, or whichever one is known."""
+    return 0.5 * (xp.fmax(a, b) + xp.fmin(a, b))
 
 
-def wrap(deg: np.ndarray, low: float = -180.0) -> np.ndarray:
+def wrap(deg, low: float = -180.0):
     """Wrap angles into [low, low + 360)."""
     return (deg - low) % 360.0 + low
 
 
-def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Unsigned angle in degrees between vectors (..., 2)."""
-    cross = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
-    dot = (u * v).sum(-1)
-    return np.degrees(np.abs(np.arctan2(cross, dot)))
+def angle_between(ux, uy, vx, vy, xp=NUM):
+    """Unsigned angle in degrees between vectors u and v."""
+    return xp.degrees(xp.abs(xp.atan2(ux * vy - uy * vx, ux * vx + uy * vy)))
 
 
-def incline(v: np.ndarray) -> np.ndarray:
-    """Angle in degrees between vectors (..., 2) and the image horizontal, in [0, 90]."""
-    return np.degrees(np.arctan2(np.abs(v[..., 1]), np.abs(v[..., 0])))
+def incline(vx, vy, xp=NUM):
+    """Angle in degrees between a vector and the image horizontal, in [0, 90]."""
+    return xp.degrees(xp.atan2(xp.abs(vy), xp.abs(vx)))
 
 
-def expected_tilt(hip_flexion: np.ndarray) -> np.ndarray:
+def body_angle(vx, vy, fx, fy, nx, ny, xp=NUM):
+    """Direction of a vector in the body frame (0 = toward the feet, 90 = straight up)."""
+    return xp.degrees(xp.atan2(vx * nx + vy * ny, vx * fx + vy * fy))
+
+
+def expected_tilt(hip_flexion, xp=NUM):
     """Normal posterior pelvic tilt for a hip flexion: ~4 deg at 60, ~11 deg at 128."""
-    return np.maximum(4.0 + (hip_flexion - 60.0) * (7.0 / 68.0), 0.0)
+    return xp.pos(4.0 + (hip_flexion - 60.0) * (7.0 / 68.0))
+
+
+def trunk_mids(xs, ys, xp=NUM):
+    """Mid-shoulder and mid-hip: (sx, sy, hx, hy)."""
+    return (mid(xs[0], xs[1], xp), mid(ys[0], ys[1], xp),
+            mid(xs[2], xs[3], xp), mid(ys[2], ys[3], xp))  # fmt: skip
 
 
 # ---------------------------------------------------------------- raw checks (no baseline)
 
 
-def trunk_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mid-shoulder, mid-hip and mid-ankle of (..., 10, 2) points."""
-    m = mid(points[..., [0, 2, 6], :], points[..., [1, 3, 7], :])
-    return m[..., 0, :], m[..., 1, :], m[..., 2, :]
-
-
-def raw_checks(points: np.ndarray, speed: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """Baseline-free checks per frame -> (..., 4) bool: lying, resting, trunk seen, a leg seen.
+def raw_checks(xs, ys, vxs, vys, cfg: ExerciseConfig, xp=NUM):
+    """Baseline-free checks: (lying, resting, trunk seen, a leg seen).
 
     lying: the trunk, or the shoulder-to-ankle line (a tuck lifts the trunk but not that
-    line), is within `lying_max_deg` of the image horizontal. resting: lying, both thighs in
-    line with the live trunk and the body still; the baseline learns only from such frames.
+    line), is within `lying_max_deg` of the image horizontal. resting: lying, both legs long
+    and side by side (thighs in line with the live trunk and near the floor, knees straight;
+    a leg hovering between reps is not at rest) and the body still; the baseline learns
+    only from such frames. `vxs`, `vys` are point velocities in px/s.
     """
-    s, h, a = trunk_points(points)
-    trunk = s - h
-    torso = np.hypot(trunk[..., 0], trunk[..., 1])
-    lying = np.minimum(incline(trunk), incline(a - s)) <= cfg.tracking.lying_max_deg
-    thighs = points[..., KNEE, :] - points[..., HIP, :]
-    shanks = points[..., ANKLE, :] - points[..., KNEE, :]
-    bend = np.maximum(angle_between(-trunk[..., None, :], thighs), angle_between(thighs, shanks))
-    flat = incline(thighs).max(-1) <= cfg.tracking.lying_max_deg
-    moving = np.hypot(speed[..., :6, 0], speed[..., :6, 1]).max(-1)
-    still = moving <= cfg.baseline.still_max_torso_per_s * torso
-    together = angle_between(thighs[..., 0, :], thighs[..., 1, :]) <= cfg.baseline.legs_apart_max_deg
-    resting = lying & flat & together & (bend.max(-1) <= cfg.baseline.rest_max_deg) & still
-    leg_seen = np.isfinite(thighs).all(-1).any(-1)
-    trunk_seen = np.isfinite(torso)
-    return np.stack([lying, resting, trunk_seen, leg_seen], axis=-1)
-
-
-C_LYING, C_RESTING, C_TRUNK, C_LEG = range(4)
+    base, lim = cfg.baseline, cfg.tracking.lying_max_deg
+    sx, sy, hx, hy = trunk_mids(xs, ys, xp)
+    tx, ty = sx - hx, sy - hy
+    torso = xp.hypot(tx, ty)
+    ax, ay = mid(xs[6], xs[7], xp), mid(ys[6], ys[7], xp)
+    lying = (incline(tx, ty, xp) <= lim) | (incline(ax - sx, ay - sy, xp) <= lim)
+    rest = lying
+    thighs = []
+    for leg in (0, 1):
+        thx, thy = xs[4 + leg] - xs[2 + leg], ys[4 + leg] - ys[2 + leg]
+        shx, shy = xs[6 + leg] - xs[4 + leg], ys[6 + leg] - ys[4 + leg]
+        rest = (rest & (incline(thx, thy, xp) <= lim)
+                & (angle_between(-tx, -ty, thx, thy, xp) <= base.rest_max_deg)
+                & (angle_between(thx, thy, shx, shy, xp) <= base.rest_max_deg))  # fmt: skip
+        thighs.append((thx, thy))
+    (ux, uy), (vx, vy) = thighs
+    rest = rest & (angle_between(ux, uy, vx, vy, xp) <= base.legs_apart_max_deg)
+    fast = base.still_max_torso_per_s * torso
+    for i in range(6):
+        rest = rest & (xp.hypot(vxs[i], vys[i]) <= fast)
+    leg_seen = ((ux == ux) & (uy == uy)) | ((vx == vx) & (vy == vy))
+    return lying, rest, torso == torso, leg_seen
 
 
 # ---------------------------------------------------------------- baseline and features
 
 
-def baseline_sample(points: np.ndarray) -> np.ndarray:
-    """The quantities the resting baseline averages: (..., 10, 2) -> (..., N_BASE)."""
-    s, h, _ = trunk_points(points)
-    out = np.empty(points.shape[:-2] + (N_BASE,))
-    out[..., B_S] = s
-    out[..., B_H] = h
-    out[..., B_FL] = points[..., FOOT[0], :]
-    out[..., B_FR] = points[..., FOOT[1], :]
-    d = s - h
-    out[..., B_L] = np.hypot(d[..., 0], d[..., 1])
-    return out
+def baseline_sample(xs, ys, xp=NUM) -> tuple:
+    """The quantities the resting baseline averages (N_BASE values)."""
+    sx, sy, hx, hy = trunk_mids(xs, ys, xp)
+    return sx, sy, hx, hy, xs[8], ys[8], xs[9], ys[9], xp.hypot(sx - hx, sy - hy)
 
 
-def basis(base: np.ndarray) -> np.ndarray:
-    """Resting baseline (..., N_BASE) -> body frame basis (..., N_BASIS).
+def basis(b, xp=NUM) -> tuple:
+    """Resting baseline (N_BASE values) -> body frame basis (N_BASIS values).
 
     The floor line runs from the resting shoulders to the resting feet; the up normal is
     the perpendicular that points up the image (the camera is never upside down).
     """
-    out = np.empty(base.shape[:-1] + (N_BASIS,))
-    out[..., :N_BASE] = base
-    feet = 0.5 * (base[..., B_FL] + base[..., B_FR])
-    f = feet - base[..., B_S]
-    f /= np.hypot(f[..., :1], f[..., 1:])
-    n = np.stack([f[..., 1], -f[..., 0]], axis=-1)
-    n *= np.where(n[..., 1:] > 0, -1.0, 1.0)
-    out[..., B_F] = f
-    out[..., B_N] = n
-    ext = base[..., B_H] - base[..., B_S]
-    out[..., B_THETA0] = np.degrees(
-        np.arctan2((ext * n).sum(-1), (ext * f).sum(-1))
-    )
-    return out
+    fx = 0.5 * (b[4] + b[6]) - b[0]
+    fy = 0.5 * (b[5] + b[7]) - b[1]
+    norm = xp.hypot(fx, fy)
+    fx, fy = fx / norm, fy / norm
+    side = xp.copysign(1.0, fx)
+    nx, ny = fy * side, -fx * side
+    theta0 = body_angle(b[2] - b[0], b[3] - b[1], fx, fy, nx, ny, xp)
+    return (*b[:N_BASE], fx, fy, nx, ny, theta0)
 
 
-# Segment vectors for `features`: thighs, shanks (knee -> ankle), knee -> foot, live trunk.
-_HEAD = np.array([4, 5, 6, 7, 8, 9])
-_TAIL = np.array([2, 3, 4, 5, 4, 5])
+def features(xs, ys, fr, cfg: ExerciseConfig, xp=NUM) -> tuple:
+    """Per-frame angles and pelvis proxies against the basis `fr` (N_BASIS values).
 
-
-def features(points: np.ndarray, frame: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """Per-frame angles and pelvis proxies, (..., 10, 2) + basis (..., N_BASIS) -> (..., 15).
-
-    Column F_T is left for the caller (time). All angles in degrees, displacements in
-    resting torso lengths. NaN where a point or the baseline is unknown.
+    Returns the feature row without F_T (N_FEATURES - 1 values): degrees, and
+    displacements in resting torso lengths. NaN where a point or the baseline is unknown.
     """
-    s, h, _ = trunk_points(points)
-    vec = np.concatenate(
-        [
-            points[..., _HEAD, :] - points[..., _TAIL, :],
-            (h - s)[..., None, :],
-            np.stack([h - frame[..., 2:4], s - frame[..., 0:2]], axis=-2),
-            points[..., FOOT, :] - frame[..., None, 4:8].reshape(frame.shape[:-1] + (2, 2)),
-        ],
-        axis=-2,
-    )  # (..., 11, 2): 6 segments, trunk, hip disp, shoulder disp, 2 foot disps
-    f = frame[..., None, B_F]
-    n = frame[..., None, B_N]
-    along = (vec * f).sum(-1)
-    up = (vec * n).sum(-1)
-    ang = np.degrees(np.arctan2(up[..., :7], along[..., :7]))
-    torso = frame[..., B_L, None]
-    theta0 = frame[..., B_THETA0, None]
+    fx, fy, nx, ny, theta0, torso = fr[9], fr[10], fr[11], fr[12], fr[13], fr[8]
+    sx, sy, hx, hy = trunk_mids(xs, ys, xp)
+    dx, dy = hx - fr[2], hy - fr[3]
     pelvis = cfg.pelvis
     d = math.radians(pelvis.slide_direction_deg)
-    tilt = np.degrees(
-        (along[..., 7] * math.cos(d) + up[..., 7] * math.sin(d))
-        / (torso[..., 0] * pelvis.radius_torso)
-    )
-    out = np.empty(points.shape[:-2] + (N_FEATURES,))
-    hip = wrap(ang[..., 0:2] - theta0, -90.0) - np.maximum(tilt, 0.0)[..., None]
-    out[..., F_T] = 0.0
-    out[..., 1:3] = hip
-    out[..., 3:5] = wrap(ang[..., 0:2] - ang[..., 2:4])
-    out[..., 5:7] = ang[..., 4:6]
-    out[..., 7:9] = ang[..., 0:2]
-    out[..., 9:11] = up[..., 9:11] / torso
-    out[..., F_TILT] = tilt
-    out[..., F_EXCESS] = tilt - expected_tilt(np.fmax(hip[..., 0], hip[..., 1]))
-    out[..., F_SHOULDER] = up[..., 8] / torso[..., 0]
-    out[..., F_TRUNK] = wrap(ang[..., 6] - theta0[..., 0])
+    slide = (dx * fx + dy * fy) * math.cos(d) + (dx * nx + dy * ny) * math.sin(d)
+    tilt = xp.degrees(slide / (torso * pelvis.radius_torso))
+    tilt_pos = xp.pos(tilt)
+    hip, knee, shank, thigh, foot = [], [], [], [], []
+    for leg in (0, 1):
+        h, k, a, f = 2 + leg, 4 + leg, 6 + leg, 8 + leg
+        th = body_angle(xs[k] - xs[h], ys[k] - ys[h], fx, fy, nx, ny, xp)
+        sh = body_angle(xs[a] - xs[k], ys[a] - ys[k], fx, fy, nx, ny, xp)
+        hip.append(wrap(th - theta0, -90.0) - tilt_pos)
+        knee.append(wrap(th - sh))
+        shank.append(body_angle(xs[f] - xs[k], ys[f] - ys[k], fx, fy, nx, ny, xp))
+        thigh.append(th)
+        b = 4 + 2 * leg
+        foot.append(((xs[f] - fr[b]) * nx + (ys[f] - fr[b + 1]) * ny) / torso)
+    excess = tilt - expected_tilt(xp.fmax(hip[0], hip[1]), xp)
+    shoulder = ((sx - fr[0]) * nx + (sy - fr[1]) * ny) / torso
+    trunk = wrap(body_angle(hx - sx, hy - sy, fx, fy, nx, ny, xp) - theta0)
+    return (*hip, *knee, *shank, *thigh, *foot, tilt, excess, shoulder, trunk)
+
+
+def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, P, 2) -> xs, ys as (P, T) arrays (row i = point i over the clip)."""
+    return points[..., 0].T, points[..., 1].T
+
+
+def clip_features(points: np.ndarray, frame: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
+    """`features` over a whole clip: (T, 10, 2) points, (T, N_BASIS) basis -> (T, 15)."""
+    xs, ys = _columns(points)
+    out = np.empty((points.shape[0], N_FEATURES))
+    out[:, 1:] = np.stack(features(xs, ys, frame.T, cfg), axis=-1)
     return out
+
+
+def clip_checks(points: np.ndarray, speed: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
+    """`raw_checks` over a whole clip -> (T, 4) bool."""
+    xs, ys = _columns(points)
+    vxs, vys = _columns(speed)
+    return np.stack(np.broadcast_arrays(*raw_checks(xs, ys, vxs, vys, cfg)), axis=-1)
 
 
 # ---------------------------------------------------------------- cleaning, batch
@@ -247,127 +290,155 @@ def hold_last(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nda
     return held, last
 
 
-def swap_parity(held: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """(T, 10, 2) held points -> (T, 3) bool: swap each SWAP_PAIRS pair in this frame?
+def swap_costs(ax, ay, bx, by, pax, pay, pbx, pby):
+    """(same, cross): squared motion of a left/right pair a, b since the previous frame p,
+    with the labels kept or swapped."""
+    same = (ax - pax) ** 2 + (ay - pay) ** 2 + (bx - pbx) ** 2 + (by - pby) ** 2
+    cross = (ax - pbx) ** 2 + (ay - pby) ** 2 + (bx - pax) ** 2 + (by - pay) ** 2
+    return same, cross
 
-    A pair toggles when the frame-to-frame motion is far better explained by the model
-    having swapped the labels; where the two joints overlap the evidence is void and the
-    model's labels are trusted again (this stops one wrong toggle from lasting forever).
+
+def swap_parity(held: np.ndarray, cfg: ExerciseConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Label swaps from `held` (T, 10, 2), each pair held where last seen together.
+
+    Returns (parity, apart), both (T, 3) for SWAP_PAIRS. A pair's parity toggles when its
+    motion since the previous frame is far better explained by a swap; where the pair
+    overlaps the evidence is void and the model's labels are trusted again, so one wrong
+    toggle cannot last forever. `apart`: the pair was apart in the previous frame, so a
+    lone joint of it cannot be trusted with its label.
     """
-    t = held.shape[0]
-    a = held[:, SWAP_PAIRS[:, 0]]
-    b = held[:, SWAP_PAIRS[:, 1]]
-    toggle = np.zeros((t, len(SWAP_PAIRS)), dtype=bool)
-    same = ((a[1:] - a[:-1]) ** 2).sum(-1) + ((b[1:] - b[:-1]) ** 2).sum(-1)
-    cross = ((a[1:] - b[:-1]) ** 2).sum(-1) + ((b[1:] - a[:-1]) ** 2).sum(-1)
-    toggle[1:] = cross < cfg.tracking.swap_ratio * same
-    s, h, _ = trunk_points(held)
-    scale = np.hypot(s[:, 0] - h[:, 0], s[:, 1] - h[:, 1])
-    apart = np.hypot(a[..., 0] - b[..., 0], a[..., 1] - b[..., 1])
-    overlap = apart < cfg.tracking.swap_overlap_torso * scale[:, None]
-    count = np.cumsum(toggle & ~overlap, axis=0)
-    reset = _last_true_index(overlap)
-    base = np.where(reset >= 0, np.take_along_axis(count, np.maximum(reset, 0), axis=0), 0)
-    return ((count - base) % 2).astype(bool)
+    tr = cfg.tracking
+    xs, ys = _columns(held)
+    sx, sy, hx, hy = trunk_mids(xs, ys)
+    near = tr.swap_overlap_torso * np.hypot(sx - hx, sy - hy)
+    parity = np.zeros((held.shape[0], len(SWAP_PAIRS)), dtype=bool)
+    apart = np.zeros_like(parity)
+    for k, (i, j) in enumerate(SWAP_PAIRS):
+        same, cross = swap_costs(xs[i][1:], ys[i][1:], xs[j][1:], ys[j][1:],
+                                 xs[i][:-1], ys[i][:-1], xs[j][:-1], ys[j][:-1])  # fmt: skip
+        toggle = np.concatenate([[False], cross < tr.swap_ratio * same])
+        gap = np.hypot(xs[i] - xs[j], ys[i] - ys[j])
+        overlap = gap < near
+        apart[1:, k] = (gap >= near)[:-1]
+        count = np.cumsum(toggle & ~overlap)
+        reset = _last_true_index(overlap)
+        base = np.where(reset >= 0, count[np.maximum(reset, 0)], 0)
+        parity[:, k] = (count - base) % 2 == 1
+    return parity, apart
 
 
-def apply_swaps(held: np.ndarray, last: np.ndarray, parity: np.ndarray) -> None:
-    """Swap the labels of each pair where parity is set, in place, positions and ages."""
+def apply_swaps(xy: np.ndarray, valid: np.ndarray, parity: np.ndarray) -> None:
+    """Swap each pair's labels where its parity is set, in place (positions, validity)."""
     for k, (i, j) in enumerate(SWAP_PAIRS):
         m = parity[:, k]
-        held[m, i], held[m, j] = held[m, j].copy(), held[m, i].copy()
-        last[m, i], last[m, j] = last[m, j].copy(), last[m, i].copy()
+        xy[m, i], xy[m, j] = xy[m, j].copy(), xy[m, i].copy()
+        valid[m, i], valid[m, j] = valid[m, j].copy(), valid[m, i].copy()
 
 
 def clean_track(points: np.ndarray, times: np.ndarray, fps: float,
                 cfg: ExerciseConfig) -> CleanTrack:  # fmt: skip
     """Confidence gate, hold short gaps, repair label swaps, One Euro smooth: (T, 10, 3).
 
-    Both joints of a left/right pair are held together when either is unseen, so the swap
-    evidence always compares positions labelled at the same moment.
+    For the swap evidence both joints of a left/right pair are held together when either
+    is unseen, so it always compares positions labelled at the same moment. A lone joint
+    of a pair that is apart is not trusted (its label could be the other leg's). Each
+    frame's observations are relabelled with that frame's parity before any holding.
     """
     tr = cfg.tracking
     xy = points[..., :2].astype(np.float64)
     valid = (points[..., 2] >= tr.min_score) & np.isfinite(xy).all(-1)
-    pair = valid[:, SWAP_PAIRS].all(-1)
-    valid[:, SWAP_PAIRS] = pair[..., None]
+    present = valid.any(-1)
+    fresh = valid[:, SWAP_PAIRS].all(-1)
+    paired = valid.copy()
+    paired[:, SWAP_PAIRS] = fresh[..., None]
+    parity, apart = swap_parity(hold_last(xy, paired)[0], cfg)
+    valid[:, SWAP_PAIRS] &= ~apart[..., None] | fresh[..., None]
+    apply_swaps(xy, valid, parity)
     held, last = hold_last(xy, valid)
-    parity = swap_parity(held, cfg)
-    apply_swaps(held, last, parity)
     smooth, speed = one_euro(held, fps, tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
     age = np.where(last >= 0, times[:, None] - times[np.maximum(last, 0)], np.inf)
     smooth[age > tr.max_gap_s] = np.nan
-    return CleanTrack(points=smooth, speed=speed, present=valid.any(-1))
+    return CleanTrack(points=smooth, speed=speed, present=present)
 
 
 # ---------------------------------------------------------------- cleaning, streaming
 
 
 class Cleaner:
-    """`clean_track` one frame at a time, on preallocated arrays."""
+    """`clean_track` one frame at a time: Python floats for the per-point logic, one
+    preallocated numpy filter for the 20 coordinates."""
 
     def __init__(self, fps: float, cfg: ExerciseConfig):
         tr = cfg.tracking
         self.cfg = cfg
-        self.held = np.full((N_POINTS, 2), np.nan)
-        self.prev_held = np.full((N_POINTS, 2), np.nan)
-        self.last_t = np.full(N_POINTS, -np.inf)
-        self.parity = np.zeros(len(SWAP_PAIRS), dtype=bool)
-        self.fixed = np.full((N_POINTS, 2), np.nan)
-        self.fixed_t = np.full(N_POINTS, -np.inf)
-        self.filter = OneEuroStream((N_POINTS, 2), fps, tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
-        self.out = np.full((N_POINTS, 2), np.nan)
-        self._valid = np.zeros(N_POINTS, dtype=bool)
+        nan = math.nan
+        self.hx, self.hy = [nan] * N_POINTS, [nan] * N_POINTS  # held positions
+        self.last_t = [-math.inf] * N_POINTS
+        self.qx, self.qy = [nan] * N_POINTS, [nan] * N_POINTS  # held by pair, for swaps
+        self.parity = [False] * len(SWAP_PAIRS)
+        self.pairs = [(int(i), int(j)) for i, j in SWAP_PAIRS]
+        self.order = list(range(N_POINTS))
+        self.filter = OneEuroStream((2, N_POINTS), fps, tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
+        self._x = np.zeros((2, N_POINTS))
+        self.xs: list[float] = [nan] * N_POINTS  # smoothed output, NaN where lost
+        self.ys: list[float] = [nan] * N_POINTS
+        self.vxs: list[float] = [0.0] * N_POINTS  # filtered velocity, px/s
+        self.vys: list[float] = [0.0] * N_POINTS
+        self._all_seen = False
 
-    def update(self, t: float, points: np.ndarray) -> bool:
-        """Feed one (10, 3) frame; result in `self.out` / `self.filter.speed`.
-
-        Returns whether any point was seen.
-        """
+    def update(self, t: float, pts: list) -> bool:
+        """Feed one frame of 10 [x, y, score] lists; returns whether any point was seen."""
         tr = self.cfg.tracking
-        valid = self._valid
-        np.greater_equal(points[:, 2], tr.min_score, out=valid)
-        valid &= np.isfinite(points[:, 0]) & np.isfinite(points[:, 1])
-        valid[SWAP_PAIRS] = valid[SWAP_PAIRS].all(-1)[:, None]
-        np.copyto(self.prev_held, self.held)
-        held = self.held
-        np.copyto(held, points[:, :2], where=valid[:, None])
-        self.last_t[valid] = t
-        self._update_parity()
-        fixed, fixed_t = self.fixed, self.fixed_t
-        np.copyto(fixed, held)
-        np.copyto(fixed_t, self.last_t)
-        for k in np.flatnonzero(self.parity):
-            i, j = SWAP_PAIRS[k]
-            fixed[[i, j]] = held[[j, i]]
-            fixed_t[[i, j]] = self.last_t[[j, i]]
-        smooth = self.filter.update(fixed)
-        np.copyto(self.out, smooth)
-        self.out[t - fixed_t > tr.max_gap_s] = np.nan
-        return bool(valid.any())
-
-    def _update_parity(self) -> None:
-        tr = self.cfg.tracking
-        h, p = self.held, self.prev_held
-        a, b = h[SWAP_PAIRS[:, 0]], h[SWAP_PAIRS[:, 1]]
-        pa, pb = p[SWAP_PAIRS[:, 0]], p[SWAP_PAIRS[:, 1]]
-        same = ((a - pa) ** 2).sum(-1) + ((b - pb) ** 2).sum(-1)
-        cross = ((a - pb) ** 2).sum(-1) + ((b - pa) ** 2).sum(-1)
-        toggle = cross < tr.swap_ratio * same
-        s, hip, _ = trunk_points(h)
-        scale = math.hypot(*(s - hip))
-        d = a - b
-        overlap = np.hypot(d[:, 0], d[:, 1]) < tr.swap_overlap_torso * scale
-        self.parity ^= toggle
-        self.parity[overlap] = False
+        lo, inf = tr.min_score, math.inf
+        valid = [p[2] >= lo and -inf < p[0] < inf and -inf < p[1] < inf for p in pts]
+        qx, qy = self.qx, self.qy
+        px, py = qx[:], qy[:]
+        sx, sy, mx, my = trunk_mids(px, py, PY)
+        near_prev = tr.swap_overlap_torso * math.hypot(sx - mx, sy - my)
+        for i in range(4):  # shoulders and hips, for the torso scale
+            if valid[i]:
+                qx[i], qy[i] = pts[i][0], pts[i][1]
+        sx, sy, mx, my = trunk_mids(qx, qy, PY)
+        near = tr.swap_overlap_torso * math.hypot(sx - mx, sy - my)
+        order = self.order
+        for k, (i, j) in enumerate(self.pairs):
+            if valid[i] and valid[j]:
+                qx[i], qy[i], qx[j], qy[j] = pts[i][0], pts[i][1], pts[j][0], pts[j][1]
+            elif math.hypot(px[i] - px[j], py[i] - py[j]) >= near_prev:
+                valid[i] = valid[j] = False
+            same, cross = swap_costs(qx[i], qy[i], qx[j], qy[j], px[i], py[i], px[j], py[j])
+            if math.hypot(qx[i] - qx[j], qy[i] - qy[j]) < near:
+                self.parity[k] = False
+            elif cross < tr.swap_ratio * same:
+                self.parity[k] = not self.parity[k]
+            order[i], order[j] = (j, i) if self.parity[k] else (i, j)
+        hx, hy, ft = self.hx, self.hy, self.last_t
+        first = []
+        for i, src in enumerate(order):
+            if valid[src]:
+                if hx[i] != hx[i]:
+                    first.append(i)
+                hx[i], hy[i] = pts[src][0], pts[src][1]
+                ft[i] = t
+        x = self._x
+        x[0], x[1] = hx, hy
+        flt = self.filter
+        if not self._all_seen:
+            np.nan_to_num(x, copy=False, nan=0.0)
+            for i in first:  # a point seen for the first time starts the filter there
+                flt.value[:, i] = flt.prev[:, i] = x[:, i]
+            self._all_seen = all(v == v for v in hx)
+        value = flt.update(x)
+        self.xs, self.ys = value.tolist()
+        self.vxs, self.vys = flt.speed.tolist()
+        gap = tr.max_gap_s
+        for i in range(N_POINTS):
+            if t - ft[i] > gap:
+                self.xs[i] = self.ys[i] = math.nan
+        return any(valid)
 
 
 # ---------------------------------------------------------------- resting baseline
-
-
-def rest_gate(resting: np.ndarray, times: np.ndarray, settle_s: float) -> np.ndarray:
-    """Resting frames that belong to a resting spell at least `settle_s` long so far."""
-    return resting & (times - times[_run_start(resting)] >= settle_s)
 
 
 def _run_start(mask: np.ndarray) -> np.ndarray:
@@ -377,32 +448,43 @@ def _run_start(mask: np.ndarray) -> np.ndarray:
     return np.maximum(_last_true_index(starts), 0)
 
 
+def rest_gate(resting: np.ndarray, times: np.ndarray, settle_s: float) -> np.ndarray:
+    """Resting frames that belong to a resting spell at least `settle_s` long so far."""
+    return resting & (times - times[_run_start(resting)] >= settle_s)
+
+
+def _baseline_alpha(fps: float, cfg: ExerciseConfig) -> float:
+    return smoothing_alpha(1.0 / (2.0 * math.pi * cfg.baseline.time_constant_s), fps)
+
+
 def baseline_track(points: np.ndarray, gate: np.ndarray, fps: float,
                    cfg: ExerciseConfig) -> np.ndarray:  # fmt: skip
-    """Resting baseline for every frame (T, N_BASE): an EMA over gated frames, NaN before."""
-    sample = baseline_sample(points)
+    """Body-frame basis for every frame (T, N_BASIS): the resting pose averaged over gated
+    frames (an EMA), NaN before the first one."""
+    sample = np.stack(baseline_sample(*_columns(points)), axis=-1)
     gate = gate & np.isfinite(sample).all(-1)
-    alpha = smoothing_alpha(1.0 / (2.0 * math.pi * cfg.baseline.time_constant_s), fps)
-    gain = np.where(gate, alpha, 0.0)
+    gain = np.where(gate, _baseline_alpha(fps, cfg), 0.0)
     seen = np.cumsum(gate)
     gain[gate & (seen == 1)] = 1.0
     base = ema_scan(gain[:, None], np.where(gate[:, None], sample, 0.0))
     base[seen == 0] = np.nan
-    return base
+    return np.stack(basis(base.T), axis=-1)
 
 
 class BaselineTracker:
-    """`baseline_track` one frame at a time; `frame` is the current body-frame basis."""
+    """`baseline_track` one frame at a time; `frame` is the current basis (or None)."""
 
     def __init__(self, fps: float, cfg: ExerciseConfig):
-        self.alpha = smoothing_alpha(1.0 / (2.0 * math.pi * cfg.baseline.time_constant_s), fps)
-        self.settle_s = cfg.baseline.settle_s
-        self.base = np.full(N_BASE, np.nan)
-        self.frame = np.full(N_BASIS, np.nan)
-        self.ready = False
+        self.configure(fps, cfg)
+        self.base: list[float] = []
+        self.frame: tuple | None = None
         self._rest_since: float | None = None
 
-    def update(self, t: float, points: np.ndarray, resting: bool) -> None:
+    def configure(self, fps: float, cfg: ExerciseConfig) -> None:
+        self.alpha = _baseline_alpha(fps, cfg)
+        self.settle_s = cfg.baseline.settle_s
+
+    def update(self, t: float, xs: list, ys: list, resting: bool) -> None:
         if not resting:
             self._rest_since = None
             return
@@ -410,12 +492,12 @@ class BaselineTracker:
             self._rest_since = t
         if t - self._rest_since < self.settle_s:
             return
-        sample = baseline_sample(points)
-        if not np.isfinite(sample).all():
+        sample = baseline_sample(xs, ys, PY)
+        if not all(v == v for v in sample):
             return
-        if self.ready:
-            self.base += self.alpha * (sample - self.base)
+        if self.base:
+            a = self.alpha
+            self.base = [b + a * (s - b) for b, s in zip(self.base, sample, strict=True)]
         else:
-            self.base[:] = sample
-            self.ready = True
-        self.frame[:] = basis(self.base)
+            self.base = list(sample)
+        self.frame = basis(self.base, PY)
