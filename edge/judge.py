@@ -8,7 +8,8 @@ The rules, shared by both paths so they agree rep for rep:
   frame (status ok and a resting baseline known), down once it falls below `rep.end_deg` or
   the frame cannot be judged. A leg going up starts a rep unless the other leg's rep is in
   progress (tucks move both legs: one rep, the first leg up, the higher one on a tie). The
-  rep ends when its leg goes down; if that happened because judging stopped, it is dropped.
+  rep ends when its leg goes down; if that happened because judging stopped or the leg
+  was lost, it is dropped.
 - a rep of the other leg, or one starting more than `set_pause_s` after the last ended,
   starts a new set.
 - the rep's numbers and faults come from `summarize_rep` over a window of per-frame
@@ -66,10 +67,8 @@ NO_EVENTS: tuple[Event, ...] = ()
 
 def _sustained(mask: np.ndarray, t: np.ndarray, min_s: float) -> bool:
     """Does `mask` hold without a break for at least `min_s` somewhere in the window?"""
-    if not mask.any():
-        return False
-    start = _run_start(mask)
-    return bool((mask & (t - t[start] >= min_s)).any())
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))
+    return bool((t[edges[1::2] - 1] - t[edges[::2]] >= min_s).any())
 
 
 @dataclass
@@ -86,8 +85,8 @@ def summarize_rep(rows: np.ndarray, w: RepWindow, cfg: ExerciseConfig) -> dict:
     are decided by the state machine, live). Shared by the batch and streaming paths."""
     t = rows[:, F_T]
     h = rows[:, F_HIP[w.leg]]
-    peak = w.up + int(np.nanargmax(h[w.up : w.end + 1]))
-    bottom = float(np.nanmin(h[: w.up + 1]))
+    peak = w.up + int(np.argmax(h[w.up : w.end + 1]))
+    bottom = float(np.fmin.reduce(h[: w.up + 1]))
     span = h[peak] - bottom
     start = int(np.flatnonzero(h[: w.up + 1] <= bottom + EDGE * span)[-1])
     top = start + int(np.flatnonzero(h[start : peak + 1] >= h[peak] - EDGE * span)[0])
@@ -239,7 +238,7 @@ def judge_clip(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: float,
                 live.add("lumbar_rounding")
                 i = u + int(hit[0])
                 events.append((i, 4, _fault(t[i], "lumbar_rounding", leg, index + 1)))
-        if d < n and not judged[d]:  # judging stopped mid-rep: the rep is dropped
+        if d < n and not (judged[d] and np.isfinite(hips[d, leg])):  # lost mid-rep: dropped
             last_end, last_end_t = d, t[d]
             continue
         end = min(d, n - 1)
@@ -409,7 +408,7 @@ class StreamingJudge:
                 self._up[leg] = True
             elif not judged or not h[leg] >= end_deg:
                 if self._up[leg] and leg == self._active:
-                    events = self._end_rep(events, judged)
+                    events = self._end_rep(events, judged and h[leg] == h[leg])
                 self._up[leg] = False
         if self._active is None and went_up:
             leg = went_up[0] if len(went_up) == 1 or h[0] >= h[1] else went_up[1]

@@ -283,9 +283,11 @@ def _last_true_index(mask: np.ndarray) -> np.ndarray:
 
 
 def hold_last(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward-fill invalid samples along axis 0. Returns (held, index of last valid)."""
+    """Forward-fill invalid samples of (T, P, 2) along axis 0: (held, index of last valid)."""
     last = _last_true_index(valid)
-    held = np.take_along_axis(values, np.maximum(last, 0)[..., None], axis=0)
+    width = values.shape[1]
+    flat = values.reshape(-1, values.shape[2])
+    held = flat[np.maximum(last, 0) * width + np.arange(width)]
     held[last < 0] = np.nan
     return held, last
 
