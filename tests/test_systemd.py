@@ -188,3 +188,73 @@ def test_models_run_under_memory_deny_write_execute(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("invoked") == len(list(models.glob("*.tflite")))
+
+
+# ---------------------------------------------------------------- make install / uninstall
+
+
+def make(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+def test_install_plan_in_order():
+    """`make -n install`: what `sudo make install` would run, in order, without running it."""
+    plan = make("-n", "install", "DESTDIR=")
+    assert plan.returncode == 0, plan.stderr
+    steps = [
+        "useradd --system --user-group",
+        "usermod --append --groups video,gpio hipflex",
+        "> /etc/systemd/system/hipflex.service",
+        "test -e /etc/hipflex/config.toml || install -m 644 edge/config/config.example.toml",
+        "-m venv --system-site-packages /opt/hipflex/venv",
+        "pip install -q -e '/opt/hipflex/src[pi]'",
+        "HIPFLEX_MODEL_DIR=/opt/hipflex/models /opt/hipflex/venv/bin/hipflex models fetch",
+        "systemctl daemon-reload",
+        "systemctl enable hipflex.service",
+        "systemctl restart hipflex.service",
+    ]
+    at = [plan.stdout.find(step) for step in steps]
+    assert all(i >= 0 for i in at), [s for s, i in zip(steps, at, strict=True) if i < 0]
+    assert at == sorted(at)
+
+
+def test_install_files_into_a_staging_root_keeps_an_edited_config(tmp_path):
+    stage = tmp_path / "stage"
+    result = make("install-files", f"DESTDIR={stage}")
+    assert result.returncode == 0, result.stderr
+    unit = stage / "etc/systemd/system/hipflex.service"
+    assert unit.read_text() == UNIT.read_text()
+    config = stage / "etc/hipflex/config.toml"
+    assert config.read_text() == (REPO / "edge/config/config.example.toml").read_text()
+    src = stage / "opt/hipflex/src"
+    assert (src / "edge/feedback.py").is_file() and (src / "models/manifest.toml").is_file()
+    assert not list(src.rglob("__pycache__"))
+    # A coach's edits survive a re-install.
+    config.write_text("# edited\n")
+    assert make("install-files", f"DESTDIR={stage}").returncode == 0
+    assert config.read_text() == "# edited\n"
+    # Uninstall removes the program and the unit, keeps config and history ...
+    state = stage / "var/lib/hipflex"
+    state.mkdir(parents=True)
+    (state / "hipflex.db").write_text("history")
+    result = make("uninstall", f"DESTDIR={stage}")
+    assert result.returncode == 0, result.stderr
+    assert not unit.exists() and not (stage / "opt/hipflex").exists()
+    assert config.exists() and (state / "hipflex.db").exists()
+    # ... unless PURGE=1.
+    assert make("uninstall", f"DESTDIR={stage}", "PURGE=1").returncode == 0
+    assert not config.parent.exists() and not state.exists()
+
+
+def test_install_to_another_prefix_rewrites_the_unit(tmp_path):
+    stage = tmp_path / "stage"
+    assert make("install-files", f"DESTDIR={stage}", "PREFIX=/srv/hipflex").returncode == 0
+    d = directives((stage / "etc/systemd/system/hipflex.service").read_text())
+    assert d["ExecStart"] == ["/srv/hipflex/venv/bin/hipflex run --hold-on-error"]
+    assert "HIPFLEX_MODEL_DIR=/srv/hipflex/models" in d["Environment"]
