@@ -130,6 +130,7 @@ class Feedback:
         self._pin_factory = pin_factory
         self._amber_mode = "off"
         self._sounded_live: set[str] = set()
+        self._unknown_statuses: set[str] = set()
         self._closed = False
         self._build(config)
 
@@ -207,7 +208,9 @@ class Feedback:
             status = str(data.get("status", ""))
             mode = STATUS_AMBER.get(status)
             if mode is None:
-                log.warning("unknown status %r: showing it as waiting", status)
+                if status not in self._unknown_statuses:  # once, not every frame
+                    self._unknown_statuses.add(status)
+                    log.warning("unknown status %r: showing it as waiting", status)
                 mode = "slow"
             self._set_amber(mode)
         elif event.type == "set":
