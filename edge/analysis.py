@@ -10,8 +10,9 @@ from edge.judge import FAULTS, judge_clip
 from edge.keypoints import KeypointTrack
 
 
-def analyze_track(track: KeypointTrack, config: ExerciseConfig | None = None,
-                  source: str = "") -> dict:  # fmt: skip
+def analyze_track(
+    track: KeypointTrack, config: ExerciseConfig | None = None, source: str = ""
+) -> dict:
     """Judge a whole clip at once (vectorized); same reps and faults as the live judge."""
     result = judge_clip(track.keypoints, track.landmarks, track.fps, config)
     duration = round(track.frames / track.fps, 3)
@@ -22,7 +23,9 @@ def analyze_track(track: KeypointTrack, config: ExerciseConfig | None = None,
         if e.data["status"] == "ok":
             continue
         end = changes[k + 1].t if k + 1 < len(changes) else duration
-        status.append({"start_s": round(e.t, 3), "end_s": round(end, 3), "status": e.data["status"]})
+        status.append(
+            {"start_s": round(e.t, 3), "end_s": round(end, 3), "status": e.data["status"]}
+        )
     counts = Counter(name for rep in reps for name in rep["faults"])
     return {
         "source": source,
@@ -35,7 +38,9 @@ def analyze_track(track: KeypointTrack, config: ExerciseConfig | None = None,
         "summary": {
             "reps": len(reps),
             "good_reps": sum(1 for rep in reps if not rep["faults"]),
-            "by_leg": {leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in ("left", "right")},
+            "by_leg": {
+                leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in ("left", "right")
+            },
             "faults": {name: counts[name] for name in FAULTS if counts[name]},
         },
     }
@@ -47,24 +52,33 @@ def _fmt(x: float | None, unit: str = "") -> str:
 
 def render_table(result: dict) -> str:
     """Per-rep table and a summary, for a coach reading a terminal."""
-    lines = [f"{result['source'] or 'input'}: {result['frames']} frames, "
-             f"{result['duration_s']:.1f} s at {result['fps']:.1f} fps, model {result['model']}"]  # fmt: skip
+    lines = [
+        f"{result['source'] or 'input'}: {result['frames']} frames, "
+        f"{result['duration_s']:.1f} s at {result['fps']:.1f} fps, model {result['model']}"
+    ]
     if result["reps"]:
-        lines.append(f"{'rep':>3}  {'set':>3}  {'leg':5}  {'time s':>7}  {'hip°':>5}  "
-                     f"{'knee°':>5}  {'pelvis°':>7}  {'lift s':>6}  faults")  # fmt: skip
+        lines.append(
+            f"{'rep':>3}  {'set':>3}  {'leg':5}  {'time s':>7}  {'hip°':>5}  "
+            f"{'knee°':>5}  {'pelvis°':>7}  {'lift s':>6}  faults"
+        )
         for rep in result["reps"]:
+            hip, knee = _fmt(rep["peak_hip_flexion_deg"]), _fmt(rep["knee_flexion_at_peak_deg"])
             lines.append(
                 f"{rep['index']:>3}  {rep['set']:>3}  {rep['leg']:5}  {rep['peak_s']:>7.1f}  "
-                f"{_fmt(rep['peak_hip_flexion_deg']):>5}  {_fmt(rep['knee_flexion_at_peak_deg']):>5}  "
+                f"{hip:>5}  {knee:>5}  "
                 f"{_fmt(rep['pelvis_tilt_deg']):>7}  {rep['lift_s']:>6.2f}  "
                 f"{', '.join(rep['faults']) or 'good'}"
             )
     for period in result["status"]:
-        lines.append(f"status {period['status']} from {period['start_s']:.1f} s to {period['end_s']:.1f} s")
+        lines.append(
+            f"status {period['status']} from {period['start_s']:.1f} s to {period['end_s']:.1f} s"
+        )
     s = result["summary"]
     faults = ", ".join(f"{name} {n}" for name, n in s["faults"].items()) or "none"
-    lines.append(f"summary: {s['reps']} reps ({s['by_leg']['left']} left, {s['by_leg']['right']} right), "
-                 f"{s['good_reps']} good; faults: {faults}")  # fmt: skip
+    lines.append(
+        f"summary: {s['reps']} reps ({s['by_leg']['left']} left, {s['by_leg']['right']} right), "
+        f"{s['good_reps']} good; faults: {faults}"
+    )
     if not result["reps"]:
         lines.append("no reps: " + _why_none(result))
     return "\n".join(lines)

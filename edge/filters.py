@@ -43,16 +43,16 @@ def ema_scan(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         widths = [(0, pad)] + [(0, 0)] * (x.ndim - 1)
         keep = np.pad(keep, widths, constant_values=1.0)
         push = np.pad(push, widths)
-    keep = keep.reshape((n, chunk) + x.shape[1:])
-    local = push.reshape((n, chunk) + x.shape[1:])
+    keep = keep.reshape((n, chunk, *x.shape[1:]))
+    local = push.reshape((n, chunk, *x.shape[1:]))
     for i in range(1, chunk):
         local[:, i] += keep[:, i] * local[:, i - 1]
     gain = np.cumprod(keep, axis=1)
-    carry = np.zeros((n,) + x.shape[1:])
+    carry = np.zeros((n, *x.shape[1:]))
     for k in range(1, n):
         carry[k] = gain[k - 1, -1] * carry[k - 1] + local[k - 1, -1]
     y = local + gain * carry[:, None]
-    return y.reshape((n * chunk,) + x.shape[1:])[:t]
+    return y.reshape((n * chunk, *x.shape[1:]))[:t]
 
 
 def one_euro(x: np.ndarray, fps: float, min_cutoff: float, beta: float, d_cutoff: float):

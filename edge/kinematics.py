@@ -108,7 +108,7 @@ class PY:
 
 def body_points(keypoints: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
     """(..., 17, 3) COCO keypoints (+ optional (..., 33, 4) BlazePose) -> (..., 10, 3)."""
-    out = np.empty(keypoints.shape[:-2] + (N_POINTS, 3))
+    out = np.empty((*keypoints.shape[:-2], N_POINTS, 3))
     out[..., :8, :] = keypoints[..., COCO_POINTS, :]
     if landmarks is None:
         out[..., 8:, :] = out[..., 6:8, :]

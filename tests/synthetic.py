@@ -66,7 +66,7 @@ class _Channels:
         self.keys = {name: [(0.0, 0.0)] for name in names}
 
     def hold_all(self, t):
-        for name, k in self.keys.items():
+        for k in self.keys.values():
             k.append((t, k[-1][1]))
 
     def set(self, name, t, value):
@@ -233,12 +233,13 @@ _BP = {0: ("nose", None), 11: ("shoulder", 0), 12: ("shoulder", 1), 13: ("elbow"
        30: ("heel", 1), 31: ("toe", 0), 32: ("toe", 1)}  # fmt: skip
 
 
-def make_clip(seed: int, fault_rate: float = 0.45) -> Clip:
-    """One random clip with its truth, reproducible from `seed`."""
+def make_clip(seed: int, fault_rate: float = 0.45, fps: float | None = None) -> Clip:
+    """One random clip with its truth, reproducible from `seed` (and `fps` if given)."""
     rng = np.random.default_rng(seed)
     ch = _Channels(CHANNELS)
     reps, duration, rests = _plan(rng, ch, fault_rate)
-    fps = float(rng.choice([15.0, 20.0, 24.0, 25.0, 30.0]))
+    picked = float(rng.choice([15.0, 20.0, 24.0, 25.0, 30.0]))
+    fps = fps or picked
     times = np.arange(int(duration * fps)) / fps
     c = ch.render(times)
     # Which leg works at each frame: the one with the larger flexion channel.
@@ -326,7 +327,10 @@ def _swaps(rng, kp, landmarks, c, working):
         return
     for s in rng.choice(up, size=min(len(up), int(rng.integers(1, 6))), replace=False):
         sl = slice(int(s), int(s) + int(rng.integers(1, 4)))
-        kp[sl, _LEG_COCO[0]], kp[sl, _LEG_COCO[1]] = kp[sl, _LEG_COCO[1]].copy(), kp[sl, _LEG_COCO[0]].copy()
+        kp[sl, _LEG_COCO[0]], kp[sl, _LEG_COCO[1]] = (
+            kp[sl, _LEG_COCO[1]].copy(),
+            kp[sl, _LEG_COCO[0]].copy(),
+        )
         if landmarks is not None:
             landmarks[sl, _LEG_BP[0]], landmarks[sl, _LEG_BP[1]] = (
                 landmarks[sl, _LEG_BP[1]].copy(), landmarks[sl, _LEG_BP[0]].copy())  # fmt: skip

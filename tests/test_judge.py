@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from synthetic import make_clip, match_reps
 
 from edge.analysis import analyze_track
 from edge.config.exercise import ExerciseConfig
 from edge.judge import FAULTS, StreamingJudge, judge_clip
-from synthetic import make_clip, match_reps
 
 N_CLIPS = 200
 
@@ -119,7 +119,12 @@ def test_reconfigure_keeps_counts_and_applies_new_thresholds():
     reps = [e for e in plain if e.type == "rep"]
     split = int(reps[2].t * track.fps) + 1  # after the third rep
     strict = ExerciseConfig.model_validate(
-        {"faults": {"short_range": {"min_peak_deg": 150.0}, "over_flexion": {"max_peak_deg": 160.0}}}
+        {
+            "faults": {
+                "short_range": {"min_peak_deg": 150.0},
+                "over_flexion": {"max_peak_deg": 160.0},
+            }
+        }
     )
     judge, events = stream(track, split=split, new_config=strict)
     after = [e for e in events if e.type == "rep"]

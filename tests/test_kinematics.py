@@ -30,8 +30,8 @@ from edge.kinematics import (
     PY,
     Cleaner,
     angle_between,
-    basis,
     baseline_sample,
+    basis,
     body_angle,
     body_points,
     clean_track,
@@ -189,7 +189,7 @@ def test_raw_checks_lying_resting_and_upright():
     raised = pose(hip_deg=(45.0, 0.0))
     assert not raw_checks(raised[:, 0], raised[:, 1], still, still, CFG)[1]
     upright = similarity(p, math.radians(80), 1.0, np.zeros(2), False)
-    upright[6:8] = upright[2:4] + (0.0, 160.0)  # standing: ankles under the hips
+    upright[6:8] = upright[2:4] + np.array([0.0, 160.0])  # standing: ankles under the hips
     assert not raw_checks(upright[:, 0], upright[:, 1], still, still, CFG)[0]
     moving = np.full(10, 500.0)
     assert not raw_checks(p[:, 0], p[:, 1], moving, moving, CFG)[1]
@@ -231,7 +231,7 @@ def noisy_clip(seed=0, frames=240):
     out = np.zeros((frames, 10, 3))
     for t in range(frames):
         h = 90.0 * math.sin(math.pi * t / frames) ** 2
-        out[t, :, :2] = pose(hip_deg=(h, 0.0), knee_deg=(h, 0.0)) + (320.0, 240.0)
+        out[t, :, :2] = pose(hip_deg=(h, 0.0), knee_deg=(h, 0.0)) + np.array([320.0, 240.0])
     out[..., :2] += rng.normal(0, 1.0, (frames, 10, 2))
     out[..., 2] = 0.9
     truth = out.copy()
