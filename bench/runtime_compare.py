@@ -70,7 +70,7 @@ def section(results: dict[str, tuple[str, dict]]) -> str:
         "",
         f"- Machine: {machine()}",
         f"- Input: `{Path(first['input']).name}`, first {first['frames']} frames resized to "
-        f"{first['size']}, {first['threads']} interpreter threads; median of "
+        f"{first['size']}, {first['threads']} interpreter thread(s); median of "
         f"{first['rounds']} alternating rounds",
         "- Commands (`.venv/bin/python bench/runtime_compare.py` runs both):",
     ]
