@@ -28,6 +28,7 @@ COMMANDS = {
     "report": "report",
     "watch": "watch",
     "selftest": "selftest",
+    "aim": "aim",
 }
 
 
