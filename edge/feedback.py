@@ -2,9 +2,10 @@
 
 Every output is a real gpiozero device. Which pins they drive (lgpio on a Pi, mock pins in
 tests, the narrating timeline of `make demo`) is the pin factory's business: see
-edge.outputs. LEDs use gpiozero's background blink. The buzzer has one long-lived player
-thread instead, because its cues must queue (the end-of-rep beeps wait for the lumbar-rounding
-tone to finish rather than cut it) and a TonalBuzzer has no background beep of its own.
+edge.outputs. Every timed change (a flash ending, a blink, the next buzzer step) runs on one
+edge.cues.Scheduler: live on its own thread, or in the clip's media time under `--fast`. The
+buzzer's cues queue (the end-of-rep beeps wait for the lumbar-rounding tone to finish rather
+than cut it), which is why it has a small player rather than gpiozero's own beep.
 
 The cues (issue 4):
   rep without faults   green flash and one short beep
@@ -23,10 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from time import monotonic
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -35,6 +34,7 @@ from gpiozero.pins import Factory
 from gpiozero.tones import Tone
 
 from edge.config.feedback import FeedbackConfig
+from edge.cues import Scheduler
 from edge.events import Event
 
 log = logging.getLogger(__name__)
@@ -59,75 +59,66 @@ Step = tuple[float | None, float]
 
 
 class BuzzerPlayer:
-    """Plays buzzer steps on one background thread so callers return at once.
+    """Plays buzzer steps one after another on the scheduler, so callers return at once.
 
     `play(steps)` queues after whatever is sounding, separated by `gap_s` of silence;
     `play(steps, interrupt=True)` drops everything and starts now. The buzzer goes silent
     whenever the queue runs dry.
     """
 
-    def __init__(self, sound: Callable[[float | None], None], gap_s: float) -> None:
+    def __init__(
+        self, sound: Callable[[float | None], None], gap_s: float, scheduler: Scheduler
+    ) -> None:
         self._sound = sound
         self._gap_s = gap_s
+        self._scheduler = scheduler
         self._steps: deque[Step] = deque()
-        self._busy = False
-        self._generation = 0
-        self._closed = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="hipflex-buzzer", daemon=True)
-        self._thread.start()
+        self._current: list | None = None  # the scheduled end of the sounding step
 
     def play(self, steps: Iterable[Step], *, interrupt: bool = False) -> None:
-        with self._cond:
+        with self._scheduler.lock:
             if interrupt:
                 self._steps.clear()
-                self._generation += 1
-            elif self._busy or self._steps:
+                self._scheduler.cancel(self._current)
+                self._current = None
+            elif self._current is not None or self._steps:
                 self._steps.append((None, self._gap_s))
             self._steps.extend(steps)
-            self._cond.notify()
+            if self._current is None:
+                self._next()
 
     def silence(self) -> None:
         self.play((), interrupt=True)
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join()
-        self._sound(None)
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                while not self._steps and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                hz, seconds = self._steps.popleft()
-                self._busy = True
-                generation = self._generation
-                self._sound(hz)
-                deadline = monotonic() + seconds
-                while not self._closed and generation == self._generation:
-                    left = deadline - monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                self._busy = False
-                if not self._steps:
-                    self._sound(None)
+    def _next(self) -> None:
+        if not self._steps:
+            self._current = None
+            self._sound(None)
+            return
+        hz, seconds = self._steps.popleft()
+        self._sound(hz)
+        self._current = self._scheduler.after(seconds, self._next)
 
 
 class Feedback:
     """The box's LEDs, buzzer and optional bar graph, driven from judge events.
 
-    Every method returns at once: blinking and sounding run on background threads.
-    `pin_factory=None` uses gpiozero's default (lgpio on a Pi, $GPIOZERO_PIN_FACTORY).
+    Every method returns at once: timed changes run on `scheduler` (by default a live one
+    of its own). `pin_factory=None` uses gpiozero's default (lgpio on a Pi,
+    $GPIOZERO_PIN_FACTORY).
     """
 
-    def __init__(self, config: FeedbackConfig, pin_factory: Factory | None = None) -> None:
+    def __init__(
+        self,
+        config: FeedbackConfig,
+        pin_factory: Factory | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         self._pin_factory = pin_factory
+        self._owns_scheduler = scheduler is None
+        self.scheduler = scheduler or Scheduler()
+        self._lock = self.scheduler.lock
+        self._timers: dict[str, list | None] = {"green": None, "red": None, "amber": None}
         self._amber_mode = "off"
         self._sounded_live: set[str] = set()
         self._unknown_statuses: set[str] = set()
@@ -138,18 +129,19 @@ class Feedback:
         """Apply a reloaded config: release every pin, then claim the new ones, keeping the
         status light's state. If the new wiring cannot be claimed (a pin held by another
         process), the old one is restored, the reason logged, and False returned."""
-        old, mode = self.config, self._amber_mode
-        self.off()
-        self._close_devices()
-        try:
-            self._build(config)
-        except Exception as exc:
-            log.error("feedback: cannot apply the new pins (%s); keeping the old ones", exc)
-            self._build(old)
+        with self._lock:
+            old, mode = self.config, self._amber_mode
+            self.off()
+            self._close_devices()
+            try:
+                self._build(config)
+            except Exception as exc:
+                log.error("feedback: cannot apply the new pins (%s); keeping the old ones", exc)
+                self._build(old)
+                self._set_amber(mode)
+                return False
             self._set_amber(mode)
-            return False
-        self._set_amber(mode)
-        return True
+            return True
 
     def _build(self, config: FeedbackConfig) -> None:
         self.config = config
@@ -174,7 +166,9 @@ class Feedback:
                     ),
                 )
             if config.buzzer.enabled:
-                self._player = BuzzerPlayer(self._buzzer_sound(factory), patterns.beep_gap_s)
+                self._player = BuzzerPlayer(
+                    self._buzzer_sound(factory), patterns.beep_gap_s, self.scheduler
+                )
         except BaseException:
             self._close_devices()
             raise
@@ -198,7 +192,21 @@ class Feedback:
 
     # ------------------------------------------------------------------ cues
 
+    def advance(self, t: float) -> None:
+        """Media time only: bring every cue up to the clip's time `t` (each frame)."""
+        self.scheduler.advance(t)
+
+    @property
+    def settle_s(self) -> float:
+        """How long the longest cue takes to play out: what a file run waits at its end."""
+        p = self.config.patterns
+        return max(p.good_flash_s, p.fault_flash_s, p.long_tone_s + 2 * (p.beep_gap_s + p.beep_s))
+
     def on_event(self, event: Event) -> None:
+        with self._lock:
+            self._on_event(event)
+
+    def _on_event(self, event: Event) -> None:
         data = event.data
         if event.type == "rep":
             self._rep(data.get("faults") or ())
@@ -235,19 +243,23 @@ class Feedback:
 
     def error(self) -> None:
         """Solid amber: something is wrong that the coach must fix (e.g. an invalid config)."""
-        self._set_amber("solid")
+        with self._lock:
+            self._set_amber("solid")
 
     def off(self) -> None:
         """Everything dark and silent; forgets the live faults of the rep in progress."""
-        self._sounded_live.clear()
-        if self._player is not None:
-            self._player.silence()
-        for name in ("green", "red"):
-            self._devices[name].off()
-        self._set_amber("off", force=True)
-        if self._bar is not None:
-            self._bar.off()
-            self._bar_lit = 0
+        with self._lock:
+            self._sounded_live.clear()
+            if self._player is not None:
+                self._player.silence()
+            for name in ("green", "red"):
+                self.scheduler.cancel(self._timers[name])
+                self._timers[name] = None
+                self._devices[name].off()
+            self._set_amber("off", force=True)
+            if self._bar is not None:
+                self._bar.off()
+                self._bar_lit = 0
 
     def close(self) -> None:
         if self._closed:
@@ -255,6 +267,8 @@ class Feedback:
         self._closed = True
         self.off()
         self._close_devices()
+        if self._owns_scheduler:
+            self.scheduler.close()
 
     # ------------------------------------------------------------------ internals
 
@@ -277,7 +291,10 @@ class Feedback:
             self._sound(self._long_tone, interrupt=True)
 
     def _flash(self, led: LED, seconds: float) -> None:
-        led.blink(on_time=seconds, off_time=0, n=1, background=True)
+        name = "green" if led is self._green else "red"
+        self.scheduler.cancel(self._timers[name])
+        led.on()
+        self._timers[name] = self.scheduler.after(seconds, led.off)
 
     def _sound(self, steps: tuple[Step, ...], *, interrupt: bool = False) -> None:
         if self._player is not None:
@@ -287,6 +304,8 @@ class Feedback:
         if mode == self._amber_mode and not force:
             return
         self._amber_mode = mode
+        self.scheduler.cancel(self._timers["amber"])
+        self._timers["amber"] = None
         if mode == "off":
             self._amber.off()
         elif mode == "solid":
@@ -297,8 +316,12 @@ class Feedback:
                 if mode == "slow"
                 else self.config.patterns.fast_blink_hz
             )
-            half = 0.5 / hz
-            self._amber.blink(on_time=half, off_time=half, n=None, background=True)
+            self._amber.on()
+            self._timers["amber"] = self.scheduler.after(0.5 / hz, lambda: self._blink(hz))
+
+    def _blink(self, hz: float) -> None:
+        self._amber.toggle()
+        self._timers["amber"] = self.scheduler.after(0.5 / hz, lambda: self._blink(hz))
 
     def _buzzer_sound(self, pin_factory: Factory | None) -> Callable[[float | None], None]:
         """Build the buzzer device and return the function the player drives it with."""
@@ -328,7 +351,7 @@ class Feedback:
 
     def _close_devices(self) -> None:
         if self._player is not None:
-            self._player.close()
+            self._player.silence()
             self._player = None
         for device in self._devices.values():
             device.close()

@@ -222,6 +222,7 @@ class Box:
         judge = StreamingJudge(source.fps, self.config.exercise)
         timer = self.timer
         realtime = not self.options.fast and not source.live
+        media_time = self.feedback.scheduler.media_time
         slot = None if self.options.fast else LatestFrame(source.frames(), realtime).start()
         frames = source.frames() if slot is None else None
         ready_sent = False
@@ -259,6 +260,8 @@ class Box:
                     log.info("frames are back")
                     self.feedback.on_event(Event(t, "status", {"status": judge.live.status}))
                 timer.add("capture", time.perf_counter() - start)
+                if media_time:
+                    self.feedback.advance(t)
 
                 with timer.stage("pose"):
                     pose: Pose = frame if self._estimator is None else self._estimator(frame)
@@ -300,6 +303,8 @@ class Box:
                 return 0
             for event in judge.finish():
                 self._emit(event)
+            if media_time:  # let the last cues play out in the clip's time
+                self.feedback.advance(self._last_t + self.feedback.settle_s)
             return 0
         except SourceError as exc:
             self.feedback.error()

@@ -56,6 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edge.config.load import load_config
+    from edge.cues import Scheduler
     from edge.feedback import Feedback
     from edge.loop import Box, RunOptions
     from edge.outputs import pin_factory
@@ -80,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
         config = _hold_until_valid(exc, args)
         if config is None:
             return 0
-    feedback = Feedback(config.feedback, pin_factory(args.feedback, config.feedback))
+    # A --fast file run keeps its cues in the clip's time, so each lasts as long relative
+    # to the athlete as it would live, and the pin history is the same on every run.
+    scheduler = Scheduler(media_time=args.fast)
+    factory = pin_factory(args.feedback, config.feedback, clock=scheduler.now)
+    feedback = Feedback(config.feedback, factory, scheduler)
     box = Box(options, config, feedback)
     box.install_signal_handlers()
     try:
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         feedback.close()
+        scheduler.close()
 
 
 def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | None:

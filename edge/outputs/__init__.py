@@ -11,6 +11,8 @@ and the pin factory decides what a pin is.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from time import monotonic
 from typing import TextIO
 
 from gpiozero.pins import Factory
@@ -22,10 +24,13 @@ BACKENDS = ("gpio", "mock", "timeline")
 
 
 def pin_factory(
-    backend: str, config: FeedbackConfig, stream: TextIO | None = None
+    backend: str,
+    config: FeedbackConfig,
+    stream: TextIO | None = None,
+    clock: Callable[[], float] = monotonic,
 ) -> Factory | None:
     """The pin factory for `backend`; None means gpiozero's default. `stream` (default
-    stdout) is where "timeline" prints."""
+    stdout) is where "timeline" prints, with times read from `clock`."""
     if backend == "gpio":
         return None
     if backend == "mock":
@@ -33,5 +38,5 @@ def pin_factory(
     if backend == "timeline":
         from edge.outputs.timeline import TimelineFactory
 
-        return TimelineFactory(config, sys.stdout if stream is None else stream)
+        return TimelineFactory(config, sys.stdout if stream is None else stream, clock)
     raise ValueError(f"unknown feedback backend {backend!r}; choose one of {', '.join(BACKENDS)}")

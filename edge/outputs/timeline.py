@@ -11,6 +11,7 @@ wiring already undone: "ON" means lit or sounding.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from time import monotonic
 from typing import TextIO
 
@@ -37,23 +38,28 @@ def pin_roles(config: FeedbackConfig) -> dict[int, tuple[str, bool]]:
 class TimelineFactory(MockFactory):
     """A mock pin factory whose pins print their logical changes to `stream`.
 
-    Times are seconds since the factory was made or `restart_clock()` was last called.
+    Times are seconds on `clock` (default: the monotonic clock) since the factory was made
+    or `restart_clock()` was last called. A media-time run passes its cue scheduler's clock,
+    so the timeline reads in the clip's seconds.
     """
 
-    def __init__(self, config: FeedbackConfig, stream: TextIO) -> None:
+    def __init__(
+        self, config: FeedbackConfig, stream: TextIO, clock: Callable[[], float] = monotonic
+    ) -> None:
         super().__init__(pin_class=TimelinePin)
         self.roles = pin_roles(config)
         self.stream = stream
-        self.start = monotonic()
+        self.clock = clock
+        self.start = clock()
         self._lock = threading.Lock()
 
     def restart_clock(self) -> None:
-        self.start = monotonic()
+        self.start = self.clock()
 
     def report(self, bcm: int, text: str) -> None:
         name = self.roles.get(bcm, (f"GPIO{bcm}", True))[0]
         with self._lock:
-            self.stream.write(f"{monotonic() - self.start:7.2f}s  {name} {text}\n")
+            self.stream.write(f"{self.clock() - self.start:7.2f}s  {name} {text}\n")
             self.stream.flush()
 
 
