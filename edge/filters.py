@@ -36,15 +36,13 @@ def ema_scan(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         return x.copy()
     chunk = max(1, math.isqrt(t))
     n = -(-t // chunk)
-    pad = n * chunk - t
-    keep = 1.0 - a
-    push = a * x
-    if pad:
-        widths = [(0, pad)] + [(0, 0)] * (x.ndim - 1)
-        keep = np.pad(keep, widths, constant_values=1.0)
-        push = np.pad(push, widths)
+    shape = (n * chunk, *x.shape[1:])
+    keep = np.ones(shape)
+    np.subtract(1.0, a, out=keep[:t])
+    local = np.zeros(shape)
+    np.multiply(a, x, out=local[:t])
     keep = keep.reshape((n, chunk, *x.shape[1:]))
-    local = push.reshape((n, chunk, *x.shape[1:]))
+    local = local.reshape((n, chunk, *x.shape[1:]))
     for i in range(1, chunk):
         local[:, i] += keep[:, i] * local[:, i - 1]
     gain = np.cumprod(keep, axis=1)

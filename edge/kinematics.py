@@ -332,9 +332,9 @@ def swap_parity(held: np.ndarray, cfg: ExerciseConfig) -> tuple[np.ndarray, np.n
 def apply_swaps(xy: np.ndarray, valid: np.ndarray, parity: np.ndarray) -> None:
     """Swap each pair's labels where its parity is set, in place (positions, validity)."""
     for k, (i, j) in enumerate(SWAP_PAIRS):
-        m = parity[:, k]
-        xy[m, i], xy[m, j] = xy[m, j].copy(), xy[m, i].copy()
-        valid[m, i], valid[m, j] = valid[m, j].copy(), valid[m, i].copy()
+        m = np.flatnonzero(parity[:, k])
+        xy[m, i], xy[m, j] = xy[m, j], xy[m, i]  # fancy indexing copies: a safe swap
+        valid[m, i], valid[m, j] = valid[m, j], valid[m, i]
 
 
 def clean_track(points: np.ndarray, times: np.ndarray, fps: float,
