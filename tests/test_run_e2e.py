@@ -17,13 +17,11 @@ import numpy as np
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
+from synthetic import make_clip
 
 from edge.cli import main
 from edge.config.feedback import FeedbackConfig
 from edge.keypoints import KeypointTrack, save_keypoints
-
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import make_clip  # noqa: E402
 
 GREEN, RED, AMBER, BUZZER = 17, 27, 22, 18
 PATTERNS = FeedbackConfig().patterns
