@@ -280,33 +280,35 @@ def fill_check(keypoints: np.ndarray, landmarks: np.ndarray | None, width: int,
 def light_check(luma: np.ndarray | None, scores: np.ndarray | None) -> Check:
     """Enough light: frame brightness and contrast (when frames were seen) and the model's
     median confidence in the body joints (when a person was seen)."""
-    parts, problems = [], []
+    parts: list[str] = []
+    problems: list[tuple[str, tuple[str, ...]]] = []  # (what is wrong, what to do)
+    side_light = "light the athlete from the camera's side"
     if luma is not None and len(luma):
         mean, contrast = (float(v) for v in np.median(luma, axis=0))
         parts.append(f"brightness {mean:.0f}/255, contrast {contrast:.0f}")
         if mean < LUMA_MIN:
-            problems.append(("too dark", "turn on more light, or open the blinds"))
+            problems.append(("too dark", ("turn on more light, or open the blinds",)))
         elif mean > LUMA_MAX:
-            problems.append(("washed out", "turn the camera so no window or lamp shines "
-                                           "into it, or dim the light behind the athlete"))  # fmt: skip
+            glare = "turn the camera so no window or lamp shines into it"
+            problems.append(("washed out", (glare, "dim the light behind the athlete")))
         if contrast < CONTRAST_MIN:
-            problems.append(("flat, low-contrast picture",
-                             "light the athlete from the camera's side"))  # fmt: skip
+            problems.append(("flat, low-contrast picture", (side_light,)))
     if scores is not None and scores.size:
         score = float(np.median(scores))
         parts.append(f"joint confidence {score:.2f}")
         if score < SCORE_MIN:
             problems.append((f"the model is unsure where the joints are (needs {SCORE_MIN:g})",
-                             "light the athlete from the camera's side; avoid a window "
-                             "behind them; close-fitting clothes help"))  # fmt: skip
+                             (side_light, "avoid a window behind the athlete",
+                              "close-fitting clothes help")))  # fmt: skip
     if not parts:
         return Check("light", False, "cannot tell: no frames and nobody seen",
                      "check that the camera works (hipflex selftest)")  # fmt: skip
     detail = ", ".join(parts)
     if not problems:
         return Check("light", True, detail)
-    return Check("light", False, f"{detail}: {'; '.join(p[0] for p in problems)}",
-                 "; ".join(dict.fromkeys(p[1] for p in problems)))  # fmt: skip
+    advice = dict.fromkeys(a for _, todo in problems for a in todo)  # each once, in order
+    return Check("light", False, f"{detail}: {'; '.join(p for p, _ in problems)}",
+                 "; ".join(advice))  # fmt: skip
 
 
 @dataclass

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                     "back, legs long, side-on to the camera.",
                     flush=True,
                 )
-                window, verdict = watch(
+                verdict = watch(
                     source, estimator, args.seconds, tracking.min_score,
                     tracking.lying_max_deg, show,
                 )  # fmt: skip
@@ -106,7 +106,7 @@ def watch(
     min_score: float,
     lying_max_deg: float,
     show: Callable[[Verdict, float], None] | None = None,
-) -> tuple[Window, Verdict]:
+) -> Verdict:
     """Run the model over the first `seconds` of `source` and judge the setup; `show` gets
     the verdict so far once a second (for the status light) and the final one."""
     from edge.aim import assess
@@ -121,7 +121,7 @@ def watch(
     verdict = assess(window, min_score, lying_max_deg)
     if show is not None:
         show(verdict, seconds)
-    return window, verdict
+    return verdict
 
 
 def capture(
@@ -137,13 +137,12 @@ def capture(
 
     from edge.aim import Window
 
-    n = int(math.ceil(seconds * source.fps)) + 1
+    n = math.ceil(seconds * source.fps) + 1
     kp = np.zeros((n, 17, 3), np.float32)
     landmarks: np.ndarray | None = None
     luma = None if estimator is None else np.zeros((n, 2))
     gray: np.ndarray | None = None
-    i = 0
-    for t, frame in _frames(source):
+    for i, (t, frame) in enumerate(_frames(source)):
         if t >= seconds or i == n:
             break
         if estimator is None:
@@ -158,12 +157,12 @@ def capture(
             if landmarks is None:
                 landmarks = np.zeros((n, 33, 4), np.float32)
             landmarks[i] = pose.landmarks
-        i += 1
+        k = i + 1
         yield (
             Window(
-                kp[:i], source.width, source.height,
-                None if landmarks is None else landmarks[:i],
-                None if luma is None else luma[:i],
+                kp[:k], source.width, source.height,
+                None if landmarks is None else landmarks[:k],
+                None if luma is None else luma[:k],
             ),
             t,
         )  # fmt: skip
