@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from edge import aim
@@ -273,6 +273,7 @@ def test_the_floor_line_of_a_flat_body_is_the_roll(roll, scale):
     deg, bend = floor_line(lying(roll_deg=roll, scale=scale))
     assert deg == pytest.approx(np.full(10, roll), abs=1e-9)
     assert bend == pytest.approx(np.zeros(10), abs=1e-9)
+    assume(abs(abs(roll) - 3.0) > 1e-6)  # the limit itself is a rounding coin toss
     assert level_check(lying(roll_deg=roll, scale=scale)).ok is (abs(roll) <= 3.0)
 
 
