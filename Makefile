@@ -19,9 +19,13 @@ setup: $(STAMP)
 models: setup
 	$(BIN)/hipflex models fetch
 
+# The box on a sample clip, at real-time pace, on mock pins that print every LED and buzzer
+# change as it happens; then the coach's report for that session.
 demo: models
 	mkdir -p out
-	$(BIN)/hipflex pose $(DEMO_CLIP) --out out/demo.npz --overlay out/demo_overlay.mp4
+	$(BIN)/hipflex run --source $(DEMO_CLIP) --feedback timeline --db out/demo.db \
+		--events out/demo_events.jsonl --socket out/live.sock
+	$(BIN)/hipflex report latest --db out/demo.db --out out/demo_report.html
 
 lint: setup
 	$(BIN)/ruff check edge tests bench
