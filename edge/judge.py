@@ -3,7 +3,8 @@ clip at once (`judge_clip`).
 
 The rules, shared by both paths so they agree rep for rep:
 - status per frame: no_athlete (nobody seen for longer than the gap limit) > tracking_lost
-  (trunk or both legs unknown) > not_lying (for longer than `not_lying_after_s`) > ok.
+  (trunk or both legs unknown) > not_lying (set after `not_lying_after_s` upright, cleared
+  after `lying_again_s` lying) > ok.
 - each leg has a hysteresis state: up once hip flexion exceeds `rep.start_deg` on a judged
   frame (status ok and a resting baseline known), down once it falls below `rep.end_deg` or
   the frame cannot be judged. A leg going up starts a rep unless the other leg's rep is in
@@ -42,16 +43,16 @@ from edge.kinematics import (
     PY,
     BaselineTracker,
     Cleaner,
-    _last_true_index,
-    _run_start,
     baseline_track,
     body_points,
     clean_track,
     clip_checks,
     clip_features,
     features,
+    last_true_index,
     raw_checks,
     rest_gate,
+    run_start,
 )
 
 FAULTS = ("lumbar_rounding", "chest_lift", "down_leg_bent", "short_range", "over_flexion",
@@ -169,13 +170,17 @@ def clip_kinematics(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: fl
     rows = clip_features(clean.points, frame, cfg)
     rows[:, F_T] = t
     ready = np.isfinite(frame[:, 0])
-    last_seen = _last_true_index(clean.present)
+    last_seen = last_true_index(clean.present)
     absent = np.where(last_seen >= 0, t - t[np.maximum(last_seen, 0)], np.inf) > (
         cfg.tracking.max_gap_s
     )
     lost = ~(checks[:, C_TRUNK] & checks[:, C_LEG])
-    upright = ~checks[:, C_LYING]
-    not_lying = upright & (t - t[_run_start(upright)] >= cfg.tracking.not_lying_after_s)
+    lying = checks[:, C_LYING]
+    tr = cfg.tracking
+    not_lying = latch(
+        ~lying & (t - t[run_start(~lying)] >= tr.not_lying_after_s),
+        lying & (t - t[run_start(lying)] >= tr.lying_again_s),
+    )
     status = np.select([absent, lost, not_lying], [NO_ATHLETE, TRACKING_LOST, NOT_LYING], OK)
     return rows, status, ready
 
@@ -196,7 +201,7 @@ def judge_clip(keypoints: np.ndarray, landmarks: np.ndarray | None, fps: float,
     up_state = _hysteresis(hips, judged, cfg)
     f = cfg.faults
     lumbar = rows[:, F_EXCESS] > f.lumbar_rounding.max_excess_tilt_deg
-    lumbar_ok = lumbar & (t - t[_run_start(lumbar)] >= f.lumbar_rounding.min_duration_s)
+    lumbar_ok = lumbar & (t - t[run_start(lumbar)] >= f.lumbar_rounding.min_duration_s)
     at_floor = rows[:, F_FOOT[0] : F_FOOT[1] + 1] <= f.band_unloaded.floor_tolerance_torso
     floor_run = np.where(at_floor, t[:, None] - t[_run_start_2d(at_floor)], 0.0)
 
@@ -256,19 +261,23 @@ def _fault(t: float, name: str, leg: int, index: int) -> Event:
 
 
 def _run_start_2d(mask: np.ndarray) -> np.ndarray:
-    return np.stack([_run_start(mask[:, k]) for k in range(mask.shape[1])], axis=1)
+    return np.stack([run_start(mask[:, k]) for k in range(mask.shape[1])], axis=1)
+
+
+def latch(on: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """A set/reset latch along axis 0, vectorized: after each frame the state is the last
+    decisive frame's (`off` wins a tie), and off before any."""
+    mark = np.where(off, 0, np.where(on, 1, -1))
+    last = last_true_index(mark >= 0)
+    state = np.take_along_axis(mark, np.maximum(last, 0), axis=0)
+    return (state == 1) & (last >= 0)
 
 
 def _hysteresis(h: np.ndarray, judged: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """(T, 2) hip flexion -> (T, 2) bool leg-up state, vectorized: the state after each
-    frame is the last decisive mark (above start, or below end / not judged), else down."""
-    mark = np.full(h.shape, -1, dtype=np.int8)
-    mark[judged[:, None] & (h > cfg.rep.start_deg)] = 1
-    mark[~judged[:, None] | ~(h >= cfg.rep.end_deg)] = 0
-    decisive = mark >= 0
-    last = _last_true_index(decisive)
-    state = np.take_along_axis(mark, np.maximum(last, 0), axis=0)
-    return (state == 1) & (last >= 0)
+    """(T, 2) hip flexion -> (T, 2) bool leg-up state: up above start_deg on a judged
+    frame, down below end_deg or on a frame that cannot be judged."""
+    judged = judged[:, None]
+    return latch(judged & (h > cfg.rep.start_deg), ~judged | ~(h >= cfg.rep.end_deg))
 
 
 # ---------------------------------------------------------------- streaming
@@ -303,6 +312,8 @@ class StreamingJudge:
         self._status: int | None = None
         self._last_seen = -math.inf
         self._upright_since: float | None = None
+        self._lying_since: float | None = None
+        self._not_lying = False
         self._up = [False, False]
         self._lumbar_since: float | None = None
         self._floor_since: list[float | None] = [None, None]
@@ -358,18 +369,24 @@ class StreamingJudge:
         # status
         if present:
             self._last_seen = t
+        tr = cfg.tracking
         if lying:
             self._upright_since = None
-        elif self._upright_since is None:
-            self._upright_since = t
-        if t - self._last_seen > cfg.tracking.max_gap_s:
+            if self._lying_since is None:
+                self._lying_since = t
+            if t - self._lying_since >= tr.lying_again_s:
+                self._not_lying = False
+        else:
+            self._lying_since = None
+            if self._upright_since is None:
+                self._upright_since = t
+            if t - self._upright_since >= tr.not_lying_after_s:
+                self._not_lying = True
+        if t - self._last_seen > tr.max_gap_s:
             status = NO_ATHLETE
         elif not (trunk and leg_seen):
             status = TRACKING_LOST
-        elif (
-            self._upright_since is not None
-            and t - self._upright_since >= cfg.tracking.not_lying_after_s
-        ):
+        elif self._not_lying:
             status = NOT_LYING
         else:
             status = OK

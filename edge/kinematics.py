@@ -276,7 +276,7 @@ class CleanTrack:
     present: np.ndarray  # (T,) any body point seen this frame
 
 
-def _last_true_index(mask: np.ndarray) -> np.ndarray:
+def last_true_index(mask: np.ndarray) -> np.ndarray:
     """For every index along axis 0, the last index <= it where mask is true, else -1."""
     idx = np.arange(mask.shape[0]).reshape((-1,) + (1,) * (mask.ndim - 1))
     return np.maximum.accumulate(np.where(mask, idx, -1), axis=0)
@@ -284,7 +284,7 @@ def _last_true_index(mask: np.ndarray) -> np.ndarray:
 
 def hold_last(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Forward-fill invalid samples of (T, P, 2) along axis 0: (held, index of last valid)."""
-    last = _last_true_index(valid)
+    last = last_true_index(valid)
     width = values.shape[1]
     flat = values.reshape(-1, values.shape[2])
     held = flat[np.maximum(last, 0) * width + np.arange(width)]
@@ -323,7 +323,7 @@ def swap_parity(held: np.ndarray, cfg: ExerciseConfig) -> tuple[np.ndarray, np.n
         overlap = gap < near
         apart[1:, k] = (gap >= near)[:-1]
         count = np.cumsum(toggle & ~overlap)
-        reset = _last_true_index(overlap)
+        reset = last_true_index(overlap)
         base = np.where(reset >= 0, count[np.maximum(reset, 0)], 0)
         parity[:, k] = (count - base) % 2 == 1
     return parity, apart
@@ -443,16 +443,16 @@ class Cleaner:
 # ---------------------------------------------------------------- resting baseline
 
 
-def _run_start(mask: np.ndarray) -> np.ndarray:
+def run_start(mask: np.ndarray) -> np.ndarray:
     """Index where the current run of True started (meaningful only where mask is True)."""
     starts = mask.copy()
     starts[1:] &= ~mask[:-1]
-    return np.maximum(_last_true_index(starts), 0)
+    return np.maximum(last_true_index(starts), 0)
 
 
 def rest_gate(resting: np.ndarray, times: np.ndarray, settle_s: float) -> np.ndarray:
     """Resting frames that belong to a resting spell at least `settle_s` long so far."""
-    return resting & (times - times[_run_start(resting)] >= settle_s)
+    return resting & (times - times[run_start(resting)] >= settle_s)
 
 
 def _baseline_alpha(fps: float, cfg: ExerciseConfig) -> float:

@@ -53,6 +53,9 @@ class TrackingConfig(Section):
     not_lying_after_s: float = Field(
         1.0, ge=0.0, le=30.0, description="report 'not_lying' after this long"
     )
+    lying_again_s: float = Field(
+        0.5, ge=0.0, le=30.0, description="clear 'not_lying' after lying down again this long"
+    )
 
 
 class BaselineConfig(Section):
