@@ -53,6 +53,7 @@ from edge.kinematics import (
     raw_checks,
     rest_gate,
     run_start,
+    view,
 )
 
 FAULTS = ("lumbar_rounding", "chest_lift", "down_leg_bent", "short_range", "over_flexion",
@@ -295,6 +296,8 @@ class LiveState:
     set: int = 0
     last_faults: list[str] = field(default_factory=list)
     baseline_ready: bool = False
+    head: str | None = None  # "left" or "right" in the image, from the resting pose
+    facing_camera: str | None = None  # the athlete's side toward the camera (supine)
 
 
 class StreamingJudge:
@@ -442,6 +445,8 @@ class StreamingJudge:
         live = self.live
         live.hip_flexion_deg[0], live.hip_flexion_deg[1] = h
         live.knee_flexion_deg[0], live.knee_flexion_deg[1] = row[F_KNEE[0] - 1], row[F_KNEE[1] - 1]
+        if ready and not live.baseline_ready:
+            live.head, live.facing_camera = view(base.frame)
         live.baseline_ready = ready
         return NO_EVENTS if events is None else events
 

@@ -246,6 +246,16 @@ def features(xs, ys, fr, cfg: ExerciseConfig, xp=NUM) -> tuple:
     return (*hip, *knee, *shank, *thigh, *foot, tilt, excess, shoulder, trunk)
 
 
+def view(frame) -> tuple[str, str]:
+    """(where the head is in the image, which side of the athlete faces the camera).
+
+    The floor line of the basis runs head -> feet. Lying on the back with the head on the
+    image's left, the athlete's right side faces the camera, and the other way round.
+    """
+    head_left = frame[9] > 0
+    return ("left", "right") if head_left else ("right", "left")
+
+
 def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(T, P, 2) -> xs, ys as (P, T) arrays (row i = point i over the clip)."""
     return points[..., 0].T, points[..., 1].T

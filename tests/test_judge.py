@@ -164,6 +164,8 @@ def test_live_state_follows_the_clip():
     assert live.working_leg == clip.reps[-1].leg
     assert all(math.isfinite(v) for v in live.hip_flexion_deg + live.knee_flexion_deg)
     assert live.last_faults == [e for e in events if e.type == "rep"][-1].data["faults"]
+    assert live.head == ("left" if clip.head_left else "right")
+    assert live.facing_camera == clip.near_side
 
 
 def test_garbage_keypoints_do_not_crash_and_report_status():
@@ -194,3 +196,12 @@ def test_rep_hysteresis_must_be_ordered():
         ExerciseConfig.model_validate({"rep": {"start_deg": 30.0, "end_deg": 35.0}})
     with pytest.raises(ValidationError):
         ExerciseConfig.model_validate({"faults": {"short_range": {"min_peak_deg": 120.0}}})
+
+
+def test_head_direction_and_side_facing_the_camera():
+    clips = [make_clip(seed) for seed in range(12)]
+    assert {c.head_left for c in clips} == {True, False}
+    for clip in clips:
+        judge, _ = stream(clip.track)
+        assert judge.live.head == ("left" if clip.head_left else "right")
+        assert judge.live.facing_camera == clip.near_side
