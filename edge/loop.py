@@ -301,6 +301,8 @@ class Box:
             else:
                 log.info("stopping on signal")
                 return 0
+            if source.live:  # a camera has no last frame: a stream that ends means it is gone
+                raise SourceError("the camera stopped delivering frames (its stream ended)")
             for event in judge.finish():
                 self._emit(event)
             if media_time:  # let the last cues play out in the clip's time

@@ -56,15 +56,22 @@ class PiCameraSource(FrameSource):
                 request = self._cam.capture_request(wait=CAPTURE_TIMEOUT_S)
             except Exception as exc:  # TimeoutError from picamera2's job, or libcamera errors
                 raise SourceError(f"camera: stopped delivering frames ({exc!r})") from None
+            if request is None:
+                raise SourceError("camera: stopped delivering frames (no capture request)")
             try:
                 frame = request.make_array("main")
                 # The sensor's own timestamp, not the time we got round to reading it.
                 ts_ns = int(request.get_metadata()["SensorTimestamp"])
-                if frame.shape != self._rgb.shape:
+                if getattr(frame, "shape", None) != self._rgb.shape:
+                    shape = getattr(frame, "shape", type(frame).__name__)
                     raise SourceError(
-                        f"camera: delivered {frame.shape} frames, configured {self._rgb.shape}"
+                        f"camera: delivered {shape} frames, configured {self._rgb.shape}"
                     )
                 np.copyto(self._rgb, frame)
+            except SourceError:
+                raise
+            except Exception as exc:  # a request without pixels or metadata
+                raise SourceError(f"camera: delivered an unreadable frame ({exc!r})") from None
             finally:
                 request.release()
             if self._t0_ns is None:
