@@ -111,8 +111,11 @@ class Box:
 
     def _close_sinks(self, duration_s: float) -> None:
         if self._history is not None:
-            self._history.end_session(duration_s)
-            self._history.close()
+            try:
+                self._history.end_session(duration_s)
+                self._history.close()
+            except Exception as exc:
+                self._history_failed(exc)
             self._history = None
         if self._live is not None:
             self._live.close()
@@ -143,7 +146,17 @@ class Box:
                     }
                 )
         if self._history is not None:
-            self._history.record(event)
+            try:
+                self._history.record(event)
+            except Exception as exc:
+                self._history_failed(exc)
+
+    def _history_failed(self, exc: Exception) -> None:
+        """The store absorbs a full or failing disk itself; anything else it raises is an
+        event it cannot store. The cues matter more than the record: go on without it."""
+        log.error("history: %s: %s; history is off for the rest of this run",
+                  type(exc).__name__, exc)  # fmt: skip
+        self._history = None
 
     def _publish(self, judge: StreamingJudge, t: float, fps: float) -> None:
         live = judge.live
@@ -274,7 +287,10 @@ class Box:
                     leg = 1 if live.working_leg == "right" else 0
                     self.feedback.show_range(live.hip_flexion_deg[leg])
                     if self._history is not None:
-                        self._history.sample(t, *live.hip_flexion_deg, *live.knee_flexion_deg)
+                        try:
+                            self._history.sample(t, *live.hip_flexion_deg, *live.knee_flexion_deg)
+                        except Exception as exc:
+                            self._history_failed(exc)
                 self._last_t = t
                 self.frames_seen += 1
 
@@ -294,7 +310,10 @@ class Box:
                 if now >= next_poll:
                     next_poll = now + 1.0
                     if self._history is not None:
-                        self._history.poll()
+                        try:
+                            self._history.poll()
+                        except Exception as exc:
+                            self._history_failed(exc)
                 if now >= next_timing:
                     next_timing = now + self.config.logging.timing_interval_s
                     self._log_timings(slot)
