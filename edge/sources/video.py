@@ -84,6 +84,12 @@ class VideoFileSource(FrameSource):
             ok, bgr = self._cap.read(self._bgr)
             if ok and bgr is not self._bgr:  # OpenCV reallocates only if the size changed
                 raise SourceError(f"{self.path}: frame size changes at frame {index}")
+        if self.frame_count and index < self.frame_count:
+            # A cut-off file decodes up to the cut: keep what is there, but say so.
+            log.warning(
+                "%s: decoding stopped after %d of %d frames; the file is truncated or damaged",
+                self.path, index, self.frame_count,
+            )  # fmt: skip
 
     def close(self) -> None:
         self._cap.release()
