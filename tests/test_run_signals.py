@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +35,11 @@ VALID_EDIT = "[exercise.faults.short_range]\nmin_peak_deg = 105.0\n"
 INVALID_EDIT = '[exercise.faults.short_range]\nmin_peak_deg = "high"\n[camera]\nfsp = 30\n'
 
 
-@pytest.fixture(scope="module")
-def long_set(tmp_path_factory) -> Path:
+def write_long_set(directory: Path) -> Path:
     """A keypoints file of one long set, as a coach would record at the box."""
     track = make_clip(SEED, fault_rate=0.0).track
     landmarks = None if track.landmarks is None else np.concatenate([track.landmarks] * TILES)
-    path = tmp_path_factory.mktemp("clips") / "long_set.npz"
+    path = directory / "long_set.npz"
     keypoints = np.concatenate([track.keypoints] * TILES)
     save_keypoints(
         path, KeypointTrack(keypoints, track.fps, track.width, track.height, "synthetic", landmarks)
@@ -113,26 +113,45 @@ class Box:
             self.proc.wait()
 
 
-@pytest.fixture
-def start_box(tmp_path) -> Iterator[Callable[..., Box]]:
+@contextmanager
+def running_boxes(tmp: Path) -> Iterator[Callable[..., Box]]:
+    """start(source, config, *args) -> Box; every box still running at the end is killed,
+    so a failed test never leaves one behind."""
     boxes: list[Box] = []
 
     def start(source: Path, config: Path, *args: str, **kw) -> Box:
-        box = Box(tmp_path, source, config, *args, **kw)
+        box = Box(tmp, source, config, *args, **kw)
         boxes.append(box)
         return box
 
-    yield start
-    for box in boxes:  # a failed test must not leave a box running
-        box.kill()
+    try:
+        yield start
+    finally:
+        for box in boxes:
+            box.kill()
+
+
+def new_config(tmp: Path) -> Path:
+    path = tmp / "config.toml"
+    path.write_text("# defaults\n")
+    path.chmod(0o644)
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_set(tmp_path_factory) -> Path:
+    return write_long_set(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture
+def start_box(tmp_path) -> Iterator[Callable[..., Box]]:
+    with running_boxes(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture
 def config_file(tmp_path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text("# defaults\n")
-    path.chmod(0o644)
-    return path
+    return new_config(tmp_path)
 
 
 def assert_one_set_counting_on(reps: list[dict]) -> None:

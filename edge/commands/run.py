@@ -111,11 +111,6 @@ def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | No
 
     for line in exc.errors:
         log.error("invalid config, not starting: %s", line)
-    defaults = FeedbackConfig()
-    feedback = Feedback(defaults, pin_factory(args.feedback, defaults))
-    feedback.error()
-    sdnotify.ready()
-    sdnotify.status(f"invalid config: {exc.errors[0]}")
     wake = threading.Event()
     state = {"stop": False}
 
@@ -126,9 +121,16 @@ def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | No
         state["stop"] = True
         wake.set()
 
+    # Before READY=1: from then on systemd may send the reload's SIGHUP, whose default
+    # action would kill us.
     signal.signal(signal.SIGHUP, on_hup)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    defaults = FeedbackConfig()
+    feedback = Feedback(defaults, pin_factory(args.feedback, defaults))
+    feedback.error()
+    sdnotify.ready()
+    sdnotify.status(f"invalid config: {exc.errors[0]}")
     interval = sdnotify.watchdog_interval()
     try:
         while True:
