@@ -160,3 +160,45 @@ def test_cli_invalid_config_lists_the_errors(tmp_path) -> None:
     assert len(errors) == 2, proc.stderr
     assert any("camera.fps" in line for line in errors)
     assert any("modle" in line and "model" in line for line in errors)
+
+
+@pytest.mark.parametrize(
+    ("clip", "final", "blinking"),
+    [("side_dish_and_tucks.mp4", "ok", False), ("supine_knee_raise_right.mp4", "misaligned", True)],
+)
+def test_the_status_light_mirrors_the_verdict(tmp_path, pose_track, clip, final, blinking):
+    """Slow blink while something needs fixing, dark when every check passes."""
+    import time
+
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from edge.commands.aim import watch
+    from edge.config.feedback import FeedbackConfig
+    from edge.events import Event
+    from edge.feedback import Feedback
+    from edge.sources.keypoints import KeypointsFileSource
+
+    path = tmp_path / "track.npz"
+    save_keypoints(path, pose_track(clip))
+    tracking = ExerciseConfig().tracking
+    feedback = Feedback(FeedbackConfig(), MockFactory(pin_class=MockPWMPin))
+    shown: list[str] = []
+
+    def show(verdict: Verdict, t: float) -> None:
+        shown.append(verdict.status)
+        feedback.on_event(Event(t, "status", {"status": verdict.status}))
+
+    try:
+        with KeypointsFileSource(path) as source:
+            verdict = watch(source, None, SECONDS, tracking.min_score, tracking.lying_max_deg, show)
+        assert verdict.status == final
+        assert len(shown) == 4 + 1  # at 1, 2, 3 and 4 s, then the verdict
+        assert shown[-1] == final
+        amber = feedback.devices["amber"]
+        seen = set()
+        for _ in range(14):  # 1.4 s: longer than one slow blink period
+            seen.add(bool(amber.value))
+            time.sleep(0.1)
+        assert seen == ({True, False} if blinking else {False})
+    finally:
+        feedback.close()
