@@ -22,6 +22,7 @@ lengths; the roll only counts frames where the body lies flat (see `level_check`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,7 +167,7 @@ def framing_check(keypoints: np.ndarray, width: int, height: int, min_score: flo
     joint, edge = np.unravel_index(np.argmin(median), median.shape)
     worst = float(median[joint, edge])
     name, side = PAIR_NAMES[joint // 2], EDGE_NAMES[edge]
-    detail = f"closest to an edge: the {name}, {worst:.0%} of the picture from the {side}"
+    detail = f"closest to an edge: the {name}, {_down(worst, 2):.0%} of the picture from the {side}"
     if worst >= margin:
         return Check("in frame", True, detail)
     # Turning the camera shifts every joint: the opposite edge must keep its margin after.
@@ -206,7 +207,7 @@ def side_view_check(keypoints: np.ndarray) -> Check:
     above, across it. Which one dominates picks the advice.
     """
     sep, along, across = (float(np.nanmedian(a)) for a in side_view_separation(keypoints))
-    detail = (f"left and right hips and shoulders are {sep:.2f} torso lengths apart "
+    detail = (f"left and right hips and shoulders are {_up(sep, 2):.2f} torso lengths apart "
               f"(a side view keeps them under {SIDE_VIEW_MAX:.2f})")  # fmt: skip
     if sep <= SIDE_VIEW_MAX:
         return Check("side view", True, detail)
@@ -251,7 +252,7 @@ def level_check(keypoints: np.ndarray, side_view_ok: bool = True) -> Check:
                      "aim again")  # fmt: skip
     deg = float(np.median(roll[flat]))
     toward = "right" if deg > 0 else "left"
-    detail = f"the floor line tilts {abs(deg):.1f} deg (level is within {ROLL_MAX_DEG:g})"
+    detail = f"the floor line tilts {_up(abs(deg), 1):.1f} deg (level is within {ROLL_MAX_DEG:g})"
     if abs(deg) <= ROLL_MAX_DEG:
         return Check("level", True, detail)
     advice = (f"the floor drops toward the {toward} of the picture: lower the {toward} side "
@@ -270,7 +271,7 @@ def fill_check(keypoints: np.ndarray, landmarks: np.ndarray | None, width: int,
         x = np.concatenate([x, np.where(landmarks[..., 3] >= min_score, landmarks[..., 0],
                                         np.nan)], axis=1)  # fmt: skip
     span = float(np.median((np.nanmax(x, axis=1) - np.nanmin(x, axis=1)) / width))
-    detail = f"the athlete spans {span:.0%} of the picture width (needs {FILL_MIN:.0%})"
+    detail = f"the athlete spans {_down(span, 2):.0%} of the picture width (needs {FILL_MIN:.0%})"
     if span >= FILL_MIN:
         return Check("size", True, detail)
     return Check("size", False, detail,
@@ -344,6 +345,16 @@ def assess(window: Window, min_score: float, lying_max_deg: float) -> Verdict:
         light_check(window.luma, lying[:, BODY, 2]),
     ]
     return Verdict(checks, "ok" if all(c.ok for c in checks) else "misaligned")
+
+
+# Numbers are shown rounded toward failing, so a failed check never prints a value that
+# looks like it meets the limit ("50%, needs 50%"). The 1e-9 absorbs float noise.
+def _up(x: float, digits: int) -> float:
+    return math.ceil(x * 10**digits - 1e-9) / 10**digits
+
+
+def _down(x: float, digits: int) -> float:
+    return math.floor(x * 10**digits + 1e-9) / 10**digits
 
 
 def _join(names: list[str]) -> str:

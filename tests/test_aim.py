@@ -230,7 +230,7 @@ def test_separation_is_measured_in_torso_lengths() -> None:
 def test_an_oblique_view_fails_with_move_round_guidance() -> None:
     check = side_view_check(lying(hip_sep=(0.3, 0.05), shoulder_sep=(0.5, 0.05)))
     assert not check.ok
-    assert "0.40 torso lengths apart (a side view keeps them under 0.25)" in check.detail
+    assert "0.41 torso lengths apart (a side view keeps them under 0.25)" in check.detail
     assert "move the camera so it looks straight at the athlete's side" in check.advice
 
 
@@ -442,3 +442,13 @@ def test_the_checks_judge_only_the_lying_frames() -> None:
     verdict = assess(window(kp), MIN_SCORE, LYING_MAX)
     assert verdict.ok
     assert verdict.checks[0].detail == "lying down in view (80% of 10 frames)"
+
+
+def test_shown_numbers_never_seem_to_meet_a_limit_they_fail() -> None:
+    just_short = lying(scale=0.4999 * W / SPAN_UNITS)
+    assert fill_check(just_short, None, W, MIN_SCORE).detail.startswith("the athlete spans 49%")
+    over = aim.SIDE_VIEW_MAX + 0.001
+    check = side_view_check(lying(hip_sep=(over, 0.0), shoulder_sep=(over, 0.0)))
+    assert not check.ok and "are 0.26 torso lengths apart" in check.detail
+    check = level_check(lying(roll_deg=3.01))
+    assert not check.ok and check.detail.startswith("the floor line tilts 3.1 deg")

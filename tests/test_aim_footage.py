@@ -202,3 +202,24 @@ def test_the_status_light_mirrors_the_verdict(tmp_path, pose_track, clip, final,
         assert seen == ({True, False} if blinking else {False})
     finally:
         feedback.close()
+
+
+def test_cli_on_a_dark_video_fails_the_light(tmp_path) -> None:
+    """The oblique clip with its light turned down to 15%: brightness and contrast say so."""
+    import cv2
+    import numpy as np
+
+    dark = tmp_path / "dark.mp4"
+    cap = cv2.VideoCapture(str(footage_path("supine_knee_raise_right.mp4")))
+    writer = cv2.VideoWriter(str(dark), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 352))
+    for _ in range(60):
+        ok, frame = cap.read()
+        assert ok
+        writer.write((frame * 0.15).astype(np.uint8))
+    writer.release()
+    cap.release()
+    proc = aim_cli(tmp_path, "--source", str(dark), "--seconds", "2", "--feedback", "mock")
+    assert proc.returncode == 1, proc.stderr
+    light = next(line for line in proc.stdout.splitlines() if line.startswith("FAIL  light"))
+    assert light.endswith(": too dark; flat, low-contrast picture")
+    assert re.search(r"brightness 1\d/255, contrast 1\d,", light)
