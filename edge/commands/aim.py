@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     cam, tracking = config.camera, config.exercise.tracking
     spec = args.source or cam.source
-    feedback = Feedback(config.feedback, pin_factory(args.feedback, config.feedback))
+    with RunLock():  # first: the service holds the pins and the camera while it runs
+        feedback = Feedback(config.feedback, pin_factory(args.feedback, config.feedback))
 
-    def show(verdict: Verdict, t: float) -> None:
-        feedback.on_event(Event(t, "status", {"status": verdict.status}))
+        def show(verdict: Verdict, t: float) -> None:
+            feedback.on_event(Event(t, "status", {"status": verdict.status}))
 
-    try:
-        with RunLock():
+        try:
             feedback.on_event(Event(0.0, "status", {"status": "no_athlete"}))
             with open_source(spec, width=cam.width, height=cam.height, fps=cam.fps) as source:
                 estimator = None
@@ -91,12 +91,9 @@ def run(args: argparse.Namespace) -> int:
                     source, estimator, args.seconds, tracking.min_score,
                     tracking.lying_max_deg, show,
                 )  # fmt: skip
-        return report(verdict)
-    except BaseException:
-        feedback.error()
-        raise
-    finally:
-        feedback.close()
+            return report(verdict)
+        finally:
+            feedback.close()
 
 
 def watch(
