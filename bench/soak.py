@@ -18,6 +18,7 @@ last 10 minutes of media time, and whether every emitted rep is in the database.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -57,6 +58,19 @@ def rss_bytes() -> int:
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def fd_targets() -> set[str]:
+    """What each open descriptor points at ("3 -> /path/history.db", ...)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the descriptor listdir itself used
+            found.add(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
+    return found
+
+
+def thread_ids() -> set[str]:
+    return set(os.listdir("/proc/self/task"))
 
 
 def os_threads() -> int:
@@ -104,6 +118,8 @@ class SoakResult:
     threads_last_frame: int
     threads_before: int
     threads_after: int
+    new_fds: list[str]  # open at the last frame and not at the first: a leak if not empty
+    new_threads: int  # OS threads alive at the last frame that were not at the first
     first10_median_us: float
     first10_p95_us: float
     first10_mean_us: float
@@ -135,12 +151,14 @@ class Instrumented:
             stamps[i] = clock()
             if i == 0:
                 probes["fds_first"], probes["threads_first"] = open_fds(), os_threads()
+                probes["fd_set_first"], probes["tids_first"] = fd_targets(), thread_ids()
             if i % 900 == 0:  # every 30 s of media time
                 probes["rss"].append(rss_bytes())
             if i == self._warmup:
                 probes["rss_warm"] = rss_bytes()
             if i == last:
                 probes["fds_last"], probes["threads_last"] = open_fds(), os_threads()
+                probes["fd_set_last"], probes["tids_last"] = fd_targets(), thread_ids()
                 probes["rss_end"] = rss_bytes()
             yield item
 
@@ -229,6 +247,8 @@ def soak(minutes: float, workdir: Path, warmup_minutes: float | None = None) -> 
         threads_last_frame=probes["threads_last"],
         threads_before=threads_before,
         threads_after=threads_after,
+        new_fds=sorted(probes["fd_set_last"] - probes["fd_set_first"]),
+        new_threads=len(probes["tids_last"] - probes["tids_first"]),
         first10_median_us=round(float(np.median(first)), 1),
         first10_p95_us=round(float(np.percentile(first, 95)), 1),
         first10_mean_us=round(float(first.mean()), 1),
