@@ -8,23 +8,39 @@ the live loop calls these unconditionally.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
 
 ENV_SOCKET = "NOTIFY_SOCKET"
 
+log = logging.getLogger(__name__)
+_failing = False
+
 
 def notify(state: str) -> bool:
-    """Send `state` (e.g. "READY=1\\nSTATUS=running"). True if it was sent, False when not
-    under systemd. Raises OSError if the socket exists but refuses the message."""
+    """Send `state` (e.g. "READY=1\\nSTATUS=running"). True if it was sent.
+
+    Never blocks and never raises: the frame loop calls this, and a notify socket that is
+    gone or not being read must not stall the box. A failed send is logged and returns
+    False; a watchdog ping that cannot be delivered lets systemd act, which is right.
+    """
     address = os.environ.get(ENV_SOCKET)
     if not address:
         return False
     if address[0] == "@":
         address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        sock.sendto(state.encode(), address)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto(state.encode(), socket.MSG_DONTWAIT, address)
+    except OSError as exc:
+        global _failing
+        if not _failing:  # once per outage, not once per frame
+            log.warning("sd_notify %s failed: %s", state.partition("\n")[0], exc)
+        _failing = True
+        return False
+    _failing = False
     return True
 
 

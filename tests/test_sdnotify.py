@@ -62,10 +62,22 @@ def test_without_systemd_every_call_is_a_no_op(monkeypatch):
     assert sdnotify.ready() is False
 
 
-def test_a_vanished_socket_is_an_error_not_silence(tmp_path, monkeypatch):
+def test_a_vanished_socket_is_logged_not_raised(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone"))
-    with pytest.raises(OSError):
-        sdnotify.notify("READY=1")
+    assert sdnotify.notify("READY=1") is False
+    assert "sd_notify READY=1" in caplog.text and "failed" in caplog.text
+
+
+def test_a_socket_nobody_reads_never_blocks_the_caller(tmp_path, monkeypatch):
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unread:
+        unread.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        unread.bind(str(path))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        sent = [sdnotify.watchdog() for _ in range(500)]
+    # The queue filled up and later pings were refused at once instead of waiting.
+    assert sent[0] is True
+    assert sent[-1] is False
 
 
 @pytest.mark.parametrize(
