@@ -109,6 +109,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data BLOB NOT NULL)""",
         "CREATE INDEX series_by_session ON series (session_id, t0_s)",
     ),
+    # v3: the knee angle and pelvis tilt of a rep may be unknown (null): the judge reports
+    # None when the ankle or the resting baseline was not seen. SQLite cannot relax a
+    # NOT NULL in place, so the table is rebuilt (migrate() turns foreign keys off for it).
+    (
+        """CREATE TABLE reps_v3 (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            set_id INTEGER NOT NULL REFERENCES sets (id) ON DELETE CASCADE,
+            rep_index INTEGER NOT NULL,
+            leg TEXT NOT NULL CHECK (leg IN ('left', 'right')),
+            start_s REAL NOT NULL,
+            peak_s REAL NOT NULL,
+            end_s REAL NOT NULL,
+            peak_hip_flexion_deg REAL NOT NULL,
+            knee_flexion_at_peak_deg REAL,
+            pelvis_tilt_deg REAL,
+            lift_s REAL NOT NULL)""",
+        "INSERT INTO reps_v3 SELECT * FROM reps",
+        "DROP TABLE reps",
+        "ALTER TABLE reps_v3 RENAME TO reps",
+        "CREATE INDEX reps_by_session ON reps (session_id, start_s)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -130,17 +152,25 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
             f"history database is schema v{version}, newer than this hipflex "
             f"(v{SCHEMA_VERSION}); upgrade hipflex"
         )
-    for step in range(version, upto):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {step + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        version = step + 1
+    # Table rebuilds must not cascade deletes: foreign keys are off while steps run (the
+    # pragma only takes effect outside a transaction) and checked before each commit.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for step in range(version, upto):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+                if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise HipflexError(f"history migration to v{step + 1} broke a reference")
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            version = step + 1
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
     return version
 
 
@@ -446,7 +476,7 @@ class History:
                 set_id,
                 int(rep["index"]),
                 rep["leg"],
-                *(float(rep[k]) for k in REP_FIELDS[3:10]),  # start_s .. lift_s
+                *(_real(rep[k]) for k in REP_FIELDS[3:10]),  # start_s .. lift_s
             ),
         )
         conn.executemany(
@@ -715,3 +745,7 @@ def _decimate(t: np.ndarray, period: float) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     bins = np.floor((t - t[0]) / period).astype(np.int64)
     return np.flatnonzero(np.r_[True, np.diff(bins) > 0])
+
+
+def _real(value: Any) -> float | None:
+    return None if value is None else float(value)

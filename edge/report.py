@@ -222,8 +222,9 @@ def _set_section(
 
 def _rep_row(rep: dict[str, Any]) -> str:
     hip, knee = rep["peak_hip_flexion_deg"], rep["knee_flexion_at_peak_deg"]
+    pelvis = rep["pelvis_tilt_deg"]
     hip_cls = "" if TARGET_HIP[0] <= hip <= TARGET_HIP[1] else "off"
-    knee_cls = "" if TARGET_KNEE[0] <= knee <= TARGET_KNEE[1] else "off"
+    knee_cls = "" if knee is None or TARGET_KNEE[0] <= knee <= TARGET_KNEE[1] else "off"
     pelvis_cls = "off" if "lumbar_rounding" in rep["faults"] else ""
     lift_cls = "off" if "too_fast" in rep["faults"] else ""
     chips = (
@@ -236,10 +237,15 @@ def _rep_row(rep: dict[str, Any]) -> str:
     )
     return (
         f"<tr><td>{rep['index']}</td><td class='{hip_cls}'>{hip:.0f}°</td>"
-        f"<td class='{knee_cls}'>{knee:.0f}°</td><td class='{pelvis_cls}'>"
-        f"{rep['pelvis_tilt_deg']:.1f}°</td><td class='{lift_cls}'>{rep['lift_s']:.2f} s</td>"
+        f"<td class='{knee_cls}'>{_deg(knee, 0)}</td><td class='{pelvis_cls}'>"
+        f"{_deg(pelvis, 1)}</td><td class='{lift_cls}'>{rep['lift_s']:.2f} s</td>"
         f"<td>{chips}</td></tr>"
     )
+
+
+def _deg(value: float | None, digits: int) -> str:
+    """An angle for the table; the judge reports None when the joint was not seen."""
+    return "–" if value is None else f"{value:.{digits}f}°"
 
 
 def _fault_table(session: dict[str, Any]) -> str:

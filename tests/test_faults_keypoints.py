@@ -84,18 +84,12 @@ def statuses(events: list[dict]) -> list[tuple[float, str]]:
 
 
 def assert_sane(events: list[dict], stored: list[dict]) -> None:
-    """Known statuses; every number of every rep finite; the database holds what was emitted
-    (while the store cannot hold an unknown angle, only up to the first rep with one: see
-    test_a_rep_with_an_unknown_knee_angle_is_stored)."""
+    """Known statuses; every number of every rep finite; the database holds what was emitted."""
     assert {s for _, s in statuses(events)} <= set(STATUSES)
     for rep in reps(events):
         numbers = [v for k, v in rep.items() if isinstance(v, float)]
         assert all(math.isfinite(v) for v in numbers), rep
-    emitted = reps(events)
-    unknown = [i for i, r in enumerate(emitted) if None in r.values()]
-    if unknown:
-        emitted = emitted[: unknown[0]]
-    assert [as_stored(r) for r in stored] == [as_stored(r) for r in emitted]
+    assert [as_stored(r) for r in stored] == [as_stored(r) for r in reps(events)]
 
 
 def as_stored(rep: dict) -> dict:
@@ -153,22 +147,28 @@ def knee_unseen_at_a_peak() -> np.ndarray:
     return keypoints
 
 
-def test_the_loop_goes_on_when_a_rep_cannot_be_stored(tmp_path, knee_unseen_at_a_peak, capfd):
-    events, stored, _ = run_box(tmp_path, knee_unseen_at_a_peak)
-    assert_sane(events, stored)
-    emitted = reps(events)
-    assert len(emitted) == 6 and emitted[-1]["knee_flexion_at_peak_deg"] is None
-    assert "history is off for the rest of this run" in capfd.readouterr().err
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the judge emits knee_flexion_at_peak_deg/pelvis_tilt_deg = null when unknown, and "
-    "edge/history.py stores them in NOT NULL columns via float(): the rep is not stored",
-)
 def test_a_rep_with_an_unknown_knee_angle_is_stored(tmp_path, knee_unseen_at_a_peak):
     events, stored, _ = run_box(tmp_path, knee_unseen_at_a_peak)
-    assert [as_stored(r) for r in stored] == [as_stored(r) for r in reps(events)]
+    assert_sane(events, stored)
+    assert len(stored) == 6 and stored[-1]["knee_flexion_at_peak_deg"] is None
+
+
+def test_the_loop_goes_on_when_the_store_raises(tmp_path, monkeypatch, capfd):
+    """A store bug (not a full disk, which the store absorbs) must not take the cues down."""
+    from edge.history import History
+
+    original = History.record
+
+    def record(self, event):
+        if event.type == "rep" and event.data["index"] == 3:
+            raise TypeError("a rep the store cannot take")
+        original(self, event)
+
+    monkeypatch.setattr(History, "record", record)
+    events, stored, _ = run_box(tmp_path, CLIP.track.keypoints)
+    assert len(reps(events)) == 6
+    assert [as_stored(r) for r in stored] == [as_stored(r) for r in reps(events)[:2]]
+    assert "history is off for the rest of this run" in capfd.readouterr().err
 
 
 BAD = st.sampled_from([np.nan, np.inf, -np.inf, 1e9, -1e9, 1e38])

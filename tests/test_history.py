@@ -173,9 +173,10 @@ def test_upgrade_from_v1_keeps_data(tmp_path):
         History(db, readonly=True)
 
     with History(db) as h:
-        assert h._read().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert h._read().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         (old,) = h.sessions()
         assert old["duration_s"] is None
+        # The v3 rebuild of the reps table kept its faults (no cascade on the drop).
         assert old["reps"][0]["faults"] == ["lumbar_rounding"]
         assert old["summary"]["good_reps"] == 0
         new = h.import_analysis(make_analysis(seed=5), series=make_series(make_analysis(seed=5)))

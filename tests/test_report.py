@@ -186,3 +186,16 @@ def test_report_cli(db, tmp_path):
         [HIPFLEX, "report", "--db", tmp_path / "none.db"], capture_output=True, text=True
     )
     assert done.returncode == 1 and "no history database at" in done.stderr
+
+
+def test_unknown_knee_and_pelvis_angles_show_as_a_dash(tmp_path):
+    analysis = make_analysis(seed=11)
+    analysis["reps"][0]["knee_flexion_at_peak_deg"] = None
+    analysis["reps"][0]["pelvis_tilt_deg"] = None
+    with History(tmp_path / "h.db") as h:
+        sid = h.import_analysis(analysis)
+        (stored,) = [r for r in h.session(sid)["reps"] if r["index"] == 1]
+        assert stored["knee_flexion_at_peak_deg"] is None and stored["pelvis_tilt_deg"] is None
+        page = Page(build_report(h, sid))
+    first = next(r for r in page.rows["reps"] if r[0] == "1")
+    assert first[2] == "–" and first[3] == "–"
