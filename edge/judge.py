@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from time import perf_counter
 
 import numpy as np
 
@@ -55,6 +56,7 @@ from edge.kinematics import (
     run_start,
     view,
 )
+from edge.timing import StageTimer
 
 FAULTS = ("lumbar_rounding", "chest_lift", "down_leg_bent", "short_range", "over_flexion",
           "knee_angle", "band_unloaded", "too_fast")  # fmt: skip
@@ -309,6 +311,9 @@ class StreamingJudge:
         self.cleaner = Cleaner(self.fps, cfg)
         self.baseline = BaselineTracker(self.fps, cfg)
         self.live = LiveState()
+        # Optional: a StageTimer with "kinematics" and "judge", for the loop's timing log
+        # and `hipflex bench`. None costs one comparison per frame.
+        self.timer: StageTimer | None = None
         self._nan_row = (math.nan,) * (N_FEATURES - 1)
         self._ring: np.ndarray | None = None
         self._i = -1
@@ -351,6 +356,9 @@ class StreamingJudge:
     def update(self, t: float, keypoints: np.ndarray, landmarks: np.ndarray | None = None):
         """Judge one frame: (17, 3) COCO keypoints, optional (33, 4) BlazePose landmarks."""
         cfg = self.cfg
+        timer = self.timer
+        if timer is not None:
+            start = perf_counter()
         k = keypoints.tolist()
         if landmarks is None:
             pts = [k[5], k[6], k[11], k[12], k[13], k[14], k[15], k[16], k[15], k[16]]
@@ -368,6 +376,9 @@ class StreamingJudge:
         row = features(xs, ys, base.frame, cfg, PY) if ready else self._nan_row
         self._ring[self._i % self._ring.shape[0]] = (t, *row)
         h = row[0], row[1]
+        if timer is not None:
+            split = perf_counter()
+            timer.add("kinematics", split - start)
 
         # status
         if present:
@@ -448,6 +459,8 @@ class StreamingJudge:
         if ready and not live.baseline_ready:
             live.head, live.facing_camera = view(base.frame)
         live.baseline_ready = ready
+        if timer is not None:
+            timer.add("judge", perf_counter() - split)
         return NO_EVENTS if events is None else events
 
     def finish(self):

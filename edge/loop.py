@@ -32,7 +32,7 @@ from edge.timing import StageTimer
 
 log = logging.getLogger("hipflex.run")
 
-LOOP_STAGES = ("capture", "pose", "judge", "feedback")
+LOOP_STAGES = ("capture", "pose", "kinematics", "judge", "feedback")
 POLL_S = 0.1  # longest wait for a frame before signals and the stall check are looked at
 STALL_S = 5.0  # no frame for this long: the camera is frozen; the watchdog takes it from here
 
@@ -233,6 +233,7 @@ class Box:
 
     def _frames(self, source: FrameSource) -> int:
         judge = StreamingJudge(source.fps, self.config.exercise)
+        judge.timer = self.timer
         timer = self.timer
         realtime = not self.options.fast and not source.live
         media_time = self.feedback.scheduler.media_time
@@ -278,8 +279,7 @@ class Box:
 
                 with timer.stage("pose"):
                     pose: Pose = frame if self._estimator is None else self._estimator(frame)
-                with timer.stage("judge"):
-                    events = judge.update(t, pose.keypoints, pose.landmarks)
+                events = judge.update(t, pose.keypoints, pose.landmarks)  # times itself
                 with timer.stage("feedback"):
                     for event in events:
                         self._emit(event)

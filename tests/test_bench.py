@@ -34,7 +34,9 @@ def test_bench_reports_each_stage_for_each_model_and_runtime():
         assert row["decode"]["n"] == 11  # the first frame is decoded on open, untimed
         for stage in ("preprocess", "inference", "postprocess"):
             assert row[stage]["n"] >= 12
-        for stage in ("decode", "preprocess", "inference", "postprocess"):
+        for stage in ("kinematics", "judge", "feedback"):
+            assert row[stage]["n"] == 12  # once per frame the model produced
+        for stage in ("decode", "preprocess", "inference", "postprocess", "kinematics"):
             assert 0 < row[stage]["median_ms"] <= row[stage]["p95_ms"]
         assert row["fps"] > 0
 
@@ -47,7 +49,8 @@ def test_bench_table_names_every_stage():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "resized to 320x240, 3 frames" in result.stdout
-    for stage in ("decode", "preprocess", "inference", "postprocess"):
+    for stage in ("decode", "preprocess", "inference", "postprocess", "kinematics", "judge",
+                  "feedback"):  # fmt: skip
         assert "| movenet | " in result.stdout and f"| {stage} |" in result.stdout
 
 

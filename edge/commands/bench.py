@@ -1,4 +1,9 @@
-"""hipflex bench [INPUT] [--frames N]: per-stage timings for every model and runtime found."""
+"""hipflex bench [INPUT] [--frames N]: per-stage timings for every model and runtime found.
+
+Stages per frame: decode (what capture costs from a file), preprocess, inference and
+postprocess (the backend's own timer), then kinematics, judge and feedback (the streaming
+judge and the cues on mock pins, in the clip's time) over the keypoints the model produced.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from pathlib import Path
 
 from edge.pose import BACKENDS
 
-HELP = "time decode, preprocess, inference and postprocess per model and runtime"
-STAGES = ("decode", "preprocess", "inference", "postprocess")
+HELP = "time every stage of the box per frame, per model and runtime"
+POSE_STAGES = ("preprocess", "inference", "postprocess")
+BOX_STAGES = ("kinematics", "judge", "feedback")
+STAGES = ("decode", *POSE_STAGES, *BOX_STAGES)
 DEFAULT_CLIP = "supine_knee_raise_right.mp4"
 
 
@@ -66,7 +73,7 @@ def prepare_clip(src: Path, frames: int, size: tuple[int, int], workdir: Path):
         writer.release()
     if n == 0:
         raise SourceError(f"{src}: no frames to benchmark")
-    return clip[:n], out
+    return clip[:n], out, source.fps
 
 
 def time_decode(path: Path) -> list[float]:
@@ -83,7 +90,9 @@ def time_decode(path: Path) -> list[float]:
     return times[1:]  # the first frame was decoded when the file was opened
 
 
-def time_model(model: str, runtime: str, clip, threads: int | None, warmup: int) -> dict:
+def time_model(
+    model: str, runtime: str, clip, fps: float, threads: int | None, warmup: int
+) -> dict:
     from edge.pose import create
 
     estimator = create(model, num_threads=threads, runtime=runtime)
@@ -92,12 +101,41 @@ def time_model(model: str, runtime: str, clip, threads: int | None, warmup: int)
     estimator.reset()
     estimator.timer.reset()
     start = time.perf_counter()
-    for rgb in clip:
-        estimator(rgb)
+    poses = [estimator(rgb) for rgb in clip]
     wall = time.perf_counter() - start
     stats = estimator.timer.summary()
     stats["fps"] = len(clip) / wall
-    return stats
+    return stats | time_box(poses, fps)
+
+
+def time_box(poses: list, fps: float) -> dict:
+    """The stages after the model, per frame, as the live loop runs them."""
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from edge.config.feedback import FeedbackConfig
+    from edge.cues import Scheduler
+    from edge.feedback import Feedback
+    from edge.judge import StreamingJudge
+    from edge.timing import StageTimer
+
+    timer = StageTimer(BOX_STAGES, capacity=max(len(poses), 1))
+    judge = StreamingJudge(fps)
+    judge.timer = timer
+    scheduler = Scheduler(media_time=True)
+    feedback = Feedback(FeedbackConfig(), MockFactory(pin_class=MockPWMPin), scheduler)
+    try:
+        for i, pose in enumerate(poses):
+            t = i / fps
+            events = judge.update(t, pose.keypoints, pose.landmarks)
+            with timer.stage("feedback"):
+                feedback.advance(t)
+                for event in events:
+                    feedback.on_event(event)
+                feedback.show_range(judge.live.hip_flexion_deg[0])
+    finally:
+        feedback.close()
+        scheduler.close()
+    return timer.summary()
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -130,13 +168,13 @@ def run(args: argparse.Namespace) -> int:
     if not runtimes:
         raise HipflexError("no TFLite runtime found: install ai-edge-litert or tflite-runtime")
     with tempfile.TemporaryDirectory(prefix="hipflex-bench-") as tmp:
-        clip, encoded = prepare_clip(src, max(args.frames, 1), size, Path(tmp))
+        clip, encoded, fps = prepare_clip(src, max(args.frames, 1), size, Path(tmp))
         decode = _summary(time_decode(encoded))
     threads = args.threads or default_threads()
     rows = []
     for runtime in runtimes:
         for model in models:
-            stats = time_model(model, runtime, clip, threads, args.warmup)
+            stats = time_model(model, runtime, clip, fps, threads, args.warmup)
             stats["decode"] = decode
             rows.append({"model": model, "runtime": runtime, "version": found[runtime], **stats})
     report = {
@@ -152,9 +190,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def overhead(row: dict, with_decode: bool) -> float:
-    """Everything but inference, as a fraction of inference (medians per frame)."""
-    stages = ("decode", "preprocess", "postprocess") if with_decode else STAGES[1:4:2]
-    return sum(row[s]["median_ms"] for s in stages) / row["inference"]["median_ms"]
+    """Everything but inference, as a fraction of inference (medians per frame): the pose
+    pre/postprocessing alone, or every other stage of the box, decode included."""
+    stages = [s for s in STAGES if s != "inference"] if with_decode else POSE_STAGES[::2]
+    return sum(row[s]["median_ms"] for s in stages if s in row) / row["inference"]["median_ms"]
 
 
 def format_report(report: dict) -> str:
@@ -167,14 +206,14 @@ def format_report(report: dict) -> str:
     ]
     for row in report["rows"]:
         rt = f"{row['runtime']} {row['version']}"
-        for stage in STAGES:
+        for stage in (s for s in STAGES if s in row):
             s = row[stage]
             lines.append(
-                f"| {row['model']} | {rt} | {stage} | {s['median_ms']:.2f} | {s['p95_ms']:.2f} |"
+                f"| {row['model']} | {rt} | {stage} | {s['median_ms']:.3f} | {s['p95_ms']:.3f} |"
             )
     lines += [
         "",
-        "| model | runtime | frames/s (model) | (pre+post)/inference | (decode+pre+post)/inf. |",
+        "| model | runtime | frames/s (model) | (pre+post)/inference | (all but inference)/inf. |",
         "|---|---|---:|---:|---:|",
     ]
     for row in report["rows"]:
