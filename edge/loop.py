@@ -47,6 +47,7 @@ class RunOptions:
     athlete: str | None = None
     socket_path: Path | None = None  # None: the live view's default socket
     live_view: bool = True
+    log_level: str | None = None  # set on the command line: the config's level is ignored
 
 
 class Box:
@@ -203,6 +204,11 @@ class Box:
         if new.feedback != self.config.feedback:
             self.feedback.reconfigure(new.feedback)
         judge.reconfigure(new.exercise)
+        for section in ("camera", "storage"):
+            if getattr(new, section) != getattr(self.config, section):
+                log.warning("config reload: [%s] takes effect when hipflex restarts", section)
+        if self.options.log_level is None:
+            logging.getLogger().setLevel(new.logging.level)
         self.config = new
         log.info("config reloaded from %s", self.options.config_path or "the default path")
 

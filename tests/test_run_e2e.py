@@ -142,3 +142,22 @@ def test_status_light_blinks_when_the_athlete_leaves_the_frame(tmp_path):
     half = 0.5 / PATTERNS.slow_blink_hz
     assert [s for _, s in amber[:4]] == ["ON", "OFF", "ON", "OFF"]
     assert np.diff([t for t, _ in amber[:4]]) == pytest.approx([half] * 3, abs=0.02)
+
+
+def test_logging_level_comes_from_the_config_unless_the_command_line_sets_it(tmp_path):
+    npz, _ = clip_file(tmp_path, seed=0, fault_rate=0.0)
+    config = tmp_path / "config.toml"
+    config.write_text('[logging]\nlevel = "WARNING"\n')
+    base = [sys.executable, "-m", "edge"]
+    run = ["run", "--source", str(npz), "--fast", "--feedback", "mock", "--no-live-view",
+           "--db", str(tmp_path / "h.db"), "--config", str(config)]  # fmt: skip
+    quiet = subprocess.run(base + run, capture_output=True, text=True, timeout=120, check=True)
+    assert "running on" not in quiet.stderr and '"type": "rep"' not in quiet.stderr
+    loud = subprocess.run(
+        [*base, "--log-level", "info", *run],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "running on" in loud.stderr and '"type": "rep"' in loud.stderr

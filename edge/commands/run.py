@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         athlete=args.athlete,
         socket_path=args.socket,
         live_view=not args.no_live_view,
+        log_level=args.log_level,
     )
     try:
         config = load_config(args.config)
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         config = _hold_until_valid(exc, args)
         if config is None:
             return 0
+    if args.log_level is None:
+        logging.getLogger().setLevel(config.logging.level)
     # A --fast file run keeps its cues in the clip's time, so each lasts as long relative
     # to the athlete as it would live, and the pin history is the same on every run.
     scheduler = Scheduler(media_time=args.fast)
