@@ -8,6 +8,7 @@ A keypoints file holds:
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 COCO_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -108,7 +111,7 @@ def load_keypoints(path: str | os.PathLike) -> KeypointTrack:
     landmarks = data.get("landmarks")
     if landmarks is not None and (landmarks.ndim != 3 or landmarks.shape != (kp.shape[0], 33, 4)):
         raise SourceError(f"{path}: 'landmarks' must have shape ({kp.shape[0]}, 33, 4)")
-    return KeypointTrack(
+    track = KeypointTrack(
         keypoints=kp.astype(np.float32, copy=False),
         fps=fps,
         width=int(data.get("width", 0)),
@@ -116,3 +119,26 @@ def load_keypoints(path: str | os.PathLike) -> KeypointTrack:
         model=str(data.get("model", "unknown")),
         landmarks=None if landmarks is None else landmarks.astype(np.float32, copy=False),
     )
+    hidden = hide_implausible(track.keypoints, track.width, track.height)
+    if track.landmarks is not None:
+        hidden += hide_implausible(track.landmarks, track.width, track.height)
+    if hidden:
+        log.warning(
+            "%s: %d points are not finite or lie far outside the %dx%d image; "
+            "treating them as unseen", path, hidden, track.width, track.height,
+        )  # fmt: skip
+    return track
+
+
+def hide_implausible(points: np.ndarray, width: int, height: int) -> int:
+    """Give a zero score, in place, to points no camera could have seen: coordinates or
+    scores that are not finite, or positions farther outside the image than its own width or
+    height (a model extrapolates a cut-off heel a little past the edge, never a frame away).
+    The judge then treats them as unseen, as it would a missed detection. Returns how many."""
+    xy, score = points[..., :2], points[..., -1]
+    bad = ~(np.isfinite(xy).all(axis=-1) & np.isfinite(score))
+    if width > 0 and height > 0:
+        x, y = xy[..., 0], xy[..., 1]
+        bad |= (x < -width) | (x > 2 * width) | (y < -height) | (y > 2 * height)
+    score[bad] = 0.0
+    return int(np.count_nonzero(bad))
