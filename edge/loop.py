@@ -63,6 +63,7 @@ class Box:
         self._events_file: TextIO | None = None
         self._history: Any = None
         self._live: Any = None
+        self._recorder: Any = None
         self._estimator: PoseEstimator | None = None
         self.frames_seen = 0
         self.frames_dropped = 0
@@ -109,6 +110,18 @@ class Box:
                 self._live = LiveFeed(opts.socket_path)
             except HipflexError as exc:
                 log.warning("live view disabled: %s", exc)
+        if storage.record and source.kind == "keypoints":
+            log.warning("storage.record is on, but a keypoints file has no images to record")
+        elif storage.record:
+            from edge.recorder import Recorder
+
+            try:
+                self._recorder = Recorder(
+                    storage, source.fps, source.width, source.height,
+                    set_pause_s=self.config.exercise.rep.set_pause_s, wait=not source.live,
+                )  # fmt: skip
+            except HipflexError as exc:
+                log.error("recording disabled for this run: %s", exc)
 
     def _close_sinks(self, duration_s: float) -> None:
         if self._history is not None:
@@ -121,6 +134,9 @@ class Box:
         if self._live is not None:
             self._live.close()
             self._live = None
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
         if self._events_file is not None:
             self._events_file.close()
             self._events_file = None
@@ -151,6 +167,8 @@ class Box:
                 self._history.record(event)
             except Exception as exc:
                 self._history_failed(exc)
+        if self._recorder is not None:
+            self._recorder.on_event(event)
 
     def _history_failed(self, exc: Exception) -> None:
         """The store absorbs a full or failing disk itself; anything else it raises is an
@@ -297,6 +315,8 @@ class Box:
                             self._history.sample(t, *live.hip_flexion_deg, *live.knee_flexion_deg)
                         except Exception as exc:
                             self._history_failed(exc)
+                    if self._recorder is not None:
+                        self._recorder.frame(t, frame, pose)
                 self._last_t = t
                 self.frames_seen += 1
 

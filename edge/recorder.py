@@ -1,0 +1,400 @@
+"""Optional recording: one annotated clip per set, so a coach can see what the box judged.
+
+Off unless `storage.record = true`: a camera in a gym films people, so nothing is written
+unless the coach asks for it, and then only sets. A clip begins LEAD_IN_S before its set
+starts (the judge's "set" event fires mid-lift, when the hip passes `rep.start_deg`, so the
+lead-in shows the lift leaving the floor) and ends at the next set, at the end of the run,
+or once `exercise.rep.set_pause_s` has passed with no rep under way (the judge's own rule
+for a set being over). Frames outside a set are only held in memory for the lead-in and are
+overwritten; they never reach the disk.
+
+The loop never waits on the SD card: it copies each frame into a preallocated slot and one
+writer thread draws the skeleton, encodes and writes. When the writer falls behind, frames
+are dropped from the clip, never from the loop. Clips are written at up to MAX_FPS, each
+frame placed by its timestamp, so a clip plays in real time however fast the loop ran.
+
+A clip is written as a hidden `.NAME.partial.mp4` and renamed to NAME.mp4 only once it is
+finished and reads back, so a file that looks complete is complete; a run killed mid-clip
+leaves a partial, deleted at the next start. OpenCV reports a failed write (a full disk)
+only on stderr, hence the read-back: a clip that does not read back is deleted and logged.
+
+Limits: before each clip (and hourly) clips older than `record_max_age_days` are deleted,
+then the oldest until the rest fit in `record_max_mb` less one clip's share (a quarter of
+it). A clip stops at that share, or when free disk space falls under MIN_FREE_MB, so
+recordings never starve the history database on the same disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config.schema import StorageConfig
+from edge.errors import HipflexError
+from edge.events import Event
+from edge.overlay import OverlayWriter
+from edge.pose import Pose
+from edge.sources.video import quiet_opencv
+
+log = logging.getLogger("hipflex.record")
+
+LEAD_IN_S = 1.0
+MAX_FPS = 15.0  # about the live loop's own rate on a Pi; more would only repeat frames
+QUEUE_S = 1.0  # writer lag absorbed before frames are dropped from a clip
+SLOT_MEMORY = 64_000_000  # bytes of frame slots at most (lead-in + queue)
+WAIT_S = 2.0  # a file source waits this long for a free slot instead of dropping
+MIN_FREE_MB = 200
+CLIP_SHARE = 4  # one clip may use 1/CLIP_SHARE of record_max_mb
+MAX_GAP_S = 1.0  # a longer gap between two frames shows as a one-second freeze
+PRUNE_EVERY_S = 3600.0
+CLOSE_WAIT_S = 3.0  # the unit gives the whole stop 5 s
+
+MB = 1_000_000
+CLIP_NAME = re.compile(r"^\d{8}-\d{6}_set\d+(-\d+)?\.mp4$")
+PARTIAL_NAME = re.compile(r"^\.\d{8}-\d{6}_set\d+(-\d+)?\.partial\.mp4$")
+
+quiet_opencv()  # a full disk makes FFmpeg warn on every frame; the read-back reports it once
+
+
+def prune(
+    directory: Path, max_bytes: int, max_age_s: float, now: float | None = None
+) -> list[Path]:
+    """Delete finished clips older than `max_age_s`, then the oldest until the rest total at
+    most `max_bytes`. Only files named like the recorder's clips are touched. Never raises:
+    returns the deleted paths."""
+    now = time.time() if now is None else now
+    clips = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if CLIP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    clips.append((st.st_mtime, entry.name, st.st_size))
+    except OSError as exc:
+        log.error("recordings: cannot list %s: %s", directory, exc.strerror or exc)
+        return []
+    clips.sort()  # oldest first
+    total = sum(size for _, _, size in clips)
+    deleted = []
+    for mtime, name, size in clips:
+        if now - mtime <= max_age_s and total <= max_bytes:
+            continue
+        path = directory / name
+        try:
+            path.unlink()
+        except OSError as exc:
+            log.error("recordings: cannot delete %s: %s", path, exc.strerror or exc)
+            continue
+        total -= size
+        deleted.append(path)
+    if deleted:
+        log.info("recordings: deleted %d old clip(s) (age or size limit)", len(deleted))
+    return deleted
+
+
+def remove_partials(directory: Path) -> list[Path]:
+    """Delete clips a killed run left unfinished. Never raises: returns the deleted paths."""
+    deleted = []
+    try:
+        names = [p.name for p in directory.iterdir() if PARTIAL_NAME.match(p.name)]
+    except OSError as exc:
+        log.error("recordings: cannot list %s: %s", directory, exc.strerror or exc)
+        return []
+    for name in names:
+        try:
+            (directory / name).unlink()
+        except OSError as exc:
+            log.error("recordings: cannot delete %s: %s", name, exc.strerror or exc)
+        else:
+            log.warning("recordings: deleted %s, a clip cut short by a crash or a kill", name)
+            deleted.append(directory / name)
+    return deleted
+
+
+def disk_free(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def readable_frames(path: Path) -> int:
+    """Frames OpenCV can see in a finished mp4; 0 for a file it cannot open."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
+@dataclass
+class _Clip:
+    """The writer thread's clip in progress."""
+
+    stem: str
+    partial: Path
+    writer: OverlayWriter
+    frames: int = 0
+    prev_tick: int = -1
+    next_check: int = 0
+
+
+class Recorder:
+    """Keeps an annotated clip per set. The loop calls `on_event` for every event, `frame`
+    after the judge on every image frame, and `close` once at the end. None of them raises
+    or waits on the disk (a file source, `wait=True`, waits for a free slot instead of
+    dropping a frame: there is no real time to keep)."""
+
+    def __init__(
+        self,
+        config: StorageConfig,
+        fps: float,
+        width: int,
+        height: int,
+        *,
+        set_pause_s: float = 10.0,
+        wait: bool = False,
+    ):
+        self.directory = Path(config.record_dir)
+        try:
+            self.directory.mkdir(mode=0o750, parents=True, exist_ok=True)
+            if not os.access(self.directory, os.W_OK | os.X_OK):
+                raise PermissionError(13, "permission denied")
+        except OSError as exc:
+            raise HipflexError(f"recordings: {self.directory}: {exc.strerror or exc}") from None
+        self.max_bytes = config.record_max_mb * MB
+        self.max_age_s = config.record_max_age_days * 86400.0
+        self.clip_max_bytes = self.max_bytes // CLIP_SHARE
+        self.fps = min(float(fps), MAX_FPS)
+        self.set_pause_s = set_pause_s
+        self.dropped = 0
+        remove_partials(self.directory)
+        prune(self.directory, self.max_bytes - self.clip_max_bytes, self.max_age_s)
+        self._session = time.strftime("%Y%m%d-%H%M%S")
+        self._wait = wait
+        self._size = (width, height)
+        self._max_repeat = max(1, round(MAX_GAP_S * self.fps))
+
+        lead = max(1, round(LEAD_IN_S * self.fps))
+        want = lead + max(2, round(QUEUE_S * self.fps))
+        n = max(4, min(want, SLOT_MEMORY // (width * height * 3)))
+        self._lead_max = min(lead, n // 2)
+        self._rgb = np.empty((n, height, width, 3), np.uint8)
+        self._keypoints = np.zeros((n, 17, 3), np.float32)
+        self._landmarks = np.zeros((n, 33, 4), np.float32)
+        self._has_landmarks = np.zeros(n, bool)
+        self._ticks = np.zeros(n, np.int64)
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for i in range(n):
+            self._free.put(i)
+        self._jobs: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+
+        # loop thread only
+        self._lead: deque[int] = deque()
+        self._origin: float | None = None
+        self._last_tick = -1
+        self._recording = False
+        self._busy = False  # a rep of the set is known to be under way
+        self._quiet_since = 0.0
+        self._wrong_size_logged = False
+        self._closed = False
+
+        # writer thread only
+        self._clip: _Clip | None = None
+        self._thread = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
+        self._thread.start()
+        log.info(
+            "recording sets to %s at %.0f fps (%d MB at most, %d days)",
+            self.directory, self.fps, config.record_max_mb, config.record_max_age_days,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ loop thread
+
+    def on_event(self, event: Event) -> None:
+        if event.type == "set":
+            if self._recording:
+                self._jobs.put(("close", None))
+            self._jobs.put(("open", f"{self._session}_set{event.data['set']:02d}"))
+            while self._lead:
+                self._jobs.put(("frame", self._lead.popleft()))
+            self._recording, self._busy = True, True
+        elif not self._recording:
+            return
+        elif event.type == "fault":  # faults are seen during a rep
+            self._busy = True
+        elif event.type == "rep":
+            self._busy, self._quiet_since = False, event.t
+        elif event.type == "status" and event.data["status"] != "ok" and self._busy:
+            self._busy, self._quiet_since = False, event.t  # the rep stops being judged
+
+    def frame(self, t: float, rgb: np.ndarray, pose: Pose) -> None:
+        if self._recording and not self._busy and t - self._quiet_since > self.set_pause_s:
+            # the set is over: no rep under way for set_pause_s
+            self._jobs.put(("close", None))
+            self._recording = False
+        if rgb.shape != self._rgb.shape[1:]:
+            if not self._wrong_size_logged:
+                self._wrong_size_logged = True
+                log.error(
+                    "recordings: frames are %dx%d, not the %dx%d announced; nothing is recorded",
+                    rgb.shape[1], rgb.shape[0], *self._size,
+                )  # fmt: skip
+            return
+        if self._origin is None:
+            self._origin = t
+        tick = int((t - self._origin) * self.fps + 1e-6)  # the clip frame this one falls in
+        if tick <= self._last_tick:  # sooner than the clip's next frame is due
+            return
+        slot = self._take_slot()
+        if slot is None:
+            self.dropped += 1
+            return
+        self._last_tick = tick
+        np.copyto(self._rgb[slot], rgb)
+        np.copyto(self._keypoints[slot], pose.keypoints)
+        if pose.landmarks is None:
+            self._has_landmarks[slot] = False
+        else:
+            np.copyto(self._landmarks[slot], pose.landmarks)
+            self._has_landmarks[slot] = True
+        self._ticks[slot] = tick
+        if self._recording:
+            self._jobs.put(("frame", slot))
+        else:
+            self._lead.append(slot)
+
+    def _take_slot(self) -> int | None:
+        if not self._recording and len(self._lead) >= self._lead_max:
+            return self._lead.popleft()  # the oldest lead-in frame is too old now
+        try:
+            return self._free.get(self._wait, WAIT_S)
+        except queue.Empty:
+            if not self._recording and self._lead:
+                return self._lead.popleft()
+            return None
+
+    def close(self) -> None:
+        """Finish the clip in progress and stop the writer. A writer stuck on a dead disk is
+        left behind after CLOSE_WAIT_S; its clip stays a partial, deleted at the next start."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._recording:
+            self._jobs.put(("close", None))
+            self._recording = False
+        self._jobs.put(("stop", None))
+        self._thread.join(CLOSE_WAIT_S)
+        if self._thread.is_alive():
+            log.error("recordings: the writer did not finish in %.0f s; clip left unfinished",
+                      CLOSE_WAIT_S)  # fmt: skip
+        if self.dropped:
+            log.info("recordings: %d frames dropped (the writer fell behind)", self.dropped)
+
+    # ------------------------------------------------------------ writer thread
+
+    def _write_loop(self) -> None:
+        next_prune = time.monotonic() + PRUNE_EVERY_S
+        while True:
+            try:
+                kind, arg = self._jobs.get(timeout=max(1.0, next_prune - time.monotonic()))
+            except queue.Empty:
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+                if self._clip is None:
+                    prune(self.directory, self.max_bytes - self.clip_max_bytes, self.max_age_s)
+                continue
+            try:
+                if kind == "frame":
+                    self._write(arg)
+                elif kind == "open":
+                    self._open(arg)
+                else:
+                    self._finish()
+            except Exception as exc:  # the writer must outlive any clip, or slots run out
+                self._abandon(f"{type(exc).__name__}: {exc}")
+            finally:
+                if kind == "frame":
+                    self._free.put(arg)
+            if kind == "stop":
+                return
+
+    def _open(self, stem: str) -> None:
+        prune(self.directory, self.max_bytes - self.clip_max_bytes, self.max_age_s)
+        free = disk_free(self.directory)
+        if free < MIN_FREE_MB * MB:
+            log.error("recordings: not recording %s: only %d MB free on the disk", stem, free // MB)
+            return
+        partial = self.directory / f".{stem}.partial.mp4"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+        os.close(fd)
+        os.chmod(partial, 0o640)
+        try:
+            writer = OverlayWriter(partial, self.fps, *self._size)
+        except HipflexError:
+            partial.unlink(missing_ok=True)
+            raise
+        self._clip = _Clip(stem, partial, writer, next_check=round(self.fps))
+
+    def _write(self, slot: int) -> None:
+        clip = self._clip
+        if clip is None:
+            return
+        tick = int(self._ticks[slot])
+        repeat = 1 if clip.prev_tick < 0 else min(tick - clip.prev_tick, self._max_repeat)
+        clip.prev_tick = tick
+        landmarks = self._landmarks[slot] if self._has_landmarks[slot] else None
+        pose = Pose(self._keypoints[slot], landmarks)
+        for _ in range(repeat):
+            clip.writer.write(self._rgb[slot], pose)
+        clip.frames += repeat
+        if clip.frames >= clip.next_check:  # about once a second of clip
+            clip.next_check = clip.frames + round(self.fps)
+            if clip.partial.stat().st_size >= self.clip_max_bytes:
+                log.warning("recordings: %s stopped at a quarter of storage.record_max_mb",
+                            clip.stem)  # fmt: skip
+                self._finish()
+            elif disk_free(self.directory) < MIN_FREE_MB * MB:
+                log.warning("recordings: %s stopped: the disk is nearly full", clip.stem)
+                self._finish()
+
+    def _finish(self) -> None:
+        clip, self._clip = self._clip, None
+        if clip is None:
+            return
+        clip.writer.close()
+        if readable_frames(clip.partial) <= 0:
+            clip.partial.unlink(missing_ok=True)
+            if clip.frames:
+                log.error("recordings: %s could not be written (disk full or failing?); "
+                          "deleted", clip.stem)  # fmt: skip
+            return
+        final = self.directory / f"{clip.stem}.mp4"
+        n = 1
+        while final.exists():
+            n += 1
+            final = self.directory / f"{clip.stem}-{n}.mp4"
+        os.rename(clip.partial, final)
+        log.info("recorded %s: %d frames, %.1f MB", final.name, clip.frames,
+                 final.stat().st_size / MB)  # fmt: skip
+
+    def _abandon(self, reason: str) -> None:
+        """A clip that failed is dropped whole; the next set starts a fresh one."""
+        clip, self._clip = self._clip, None
+        if clip is None:
+            log.error("recordings: %s", reason)
+            return
+        log.error("recordings: %s abandoned: %s", clip.stem, reason)
+        with contextlib.suppress(Exception):  # already reported; the file goes anyway
+            clip.writer.close()
+        try:
+            clip.partial.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("recordings: cannot delete %s: %s", clip.partial.name, exc.strerror or exc)
