@@ -142,7 +142,16 @@ class Box:
             self._events_file = None
 
     def _emit(self, event: Event) -> None:
+        """Cue first (the athlete is waiting for it), then store, then report: an event that
+        reached the journal or the events file is already committed to the history."""
         self.feedback.on_event(event)
+        if self._history is not None:
+            try:
+                self._history.record(event)
+            except Exception as exc:
+                self._history_failed(exc)
+        if self._recorder is not None:
+            self._recorder.on_event(event)
         line = json.dumps(event.to_json())
         log.info("event %s", line)
         if self._events_file is not None:
@@ -151,24 +160,13 @@ class Box:
             except OSError as exc:
                 log.error("events file: %s", exc)
         if event.type == "rep":
-            if not event.data["faults"]:
-                self._good_reps[event.data["leg"]] += 1
-            for fault in event.data["faults"]:
+            data = event.data
+            if not data["faults"]:
+                self._good_reps[data["leg"]] += 1
+            for fault in data["faults"]:
                 self._last_faults.append(
-                    {
-                        "t": event.t,
-                        "leg": event.data["leg"],
-                        "fault": fault,
-                        "rep": event.data["index"],
-                    }
+                    {"t": event.t, "leg": data["leg"], "fault": fault, "rep": data["index"]}
                 )
-        if self._history is not None:
-            try:
-                self._history.record(event)
-            except Exception as exc:
-                self._history_failed(exc)
-        if self._recorder is not None:
-            self._recorder.on_event(event)
 
     def _history_failed(self, exc: Exception) -> None:
         """The store absorbs a full or failing disk itself; anything else it raises is an
@@ -237,8 +235,9 @@ class Box:
         spec = opts.source or cfg.camera.source
         with RunLock():
             self.feedback.on_event(Event(0.0, "status", {"status": "no_athlete"}))
+            cam = cfg.camera
             source = open_source(
-                spec, width=cfg.camera.width, height=cfg.camera.height, fps=cfg.camera.fps
+                spec, width=cam.width, height=cam.height, fps=cam.fps, zoom=cam.zoom
             )
             try:
                 model = "keypoints" if source.kind == "keypoints" else cfg.model.backend
