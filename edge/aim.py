@@ -275,8 +275,9 @@ def fill_check(keypoints: np.ndarray, landmarks: np.ndarray | None, width: int,
     if span >= FILL_MIN:
         return Check("size", True, detail)
     return Check("size", False, detail,
-                 "move the camera closer until the athlete spans at least half the picture "
-                 "width, keeping head and feet inside")  # fmt: skip
+                 "move the camera closer, or raise camera.zoom in /etc/hipflex/config.toml, "
+                 "until the athlete spans at least half the picture width, keeping head and "
+                 "feet inside")  # fmt: skip
 
 
 def light_check(luma: np.ndarray | None, scores: np.ndarray | None) -> Check:

@@ -340,7 +340,10 @@ def test_a_small_athlete_fails_with_move_closer() -> None:
     check = fill_check(lying(scale=0.4 * W / SPAN_UNITS), None, W, MIN_SCORE)
     assert not check.ok
     assert check.detail == "the athlete spans 40% of the picture width (needs 50%)"
-    assert check.advice.startswith("move the camera closer")
+    assert check.advice == (
+        "move the camera closer, or raise camera.zoom in /etc/hipflex/config.toml, until the "
+        "athlete spans at least half the picture width, keeping head and feet inside"
+    )
 
 
 def test_blazepose_toes_count_and_unseen_joints_do_not() -> None:

@@ -104,12 +104,12 @@ def test_file_values_and_origins(no_env, write):
 
 
 def test_file_errors_carry_the_path(no_env, write):
-    path = write("[camera]\nfps = 2\nzoom = 1\n")
+    path = write("[camera]\nfps = 2\nrotation = 1\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.errors == [
         f"{path}: camera.fps = 2: must be between 5 and 120",
-        f"{path}: camera.zoom: unknown key; allowed: source, width, height, fps",
+        f"{path}: camera.rotation: unknown key; allowed: source, width, height, fps, zoom",
     ]
 
 

@@ -246,8 +246,9 @@ def fake_picamera2(deliver: int, then: str) -> types.ModuleType:
     class Picamera2:
         def __init__(self):
             self.sent = 0
+            self.camera_properties = {"PixelArraySize": (4608, 2592)}
 
-        def create_video_configuration(self, main, controls):
+        def create_video_configuration(self, main, controls, raw=None):
             return {"main": main, "controls": controls}
 
         def configure(self, config):
@@ -313,8 +314,9 @@ FAKE_MODULE = textwrap.dedent(
 
     class Picamera2:
         sent = 0
+        camera_properties = {"PixelArraySize": (4608, 2592)}
 
-        def create_video_configuration(self, main, controls):
+        def create_video_configuration(self, main, controls, raw=None):
             return {}
 
         def configure(self, config):

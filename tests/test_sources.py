@@ -10,12 +10,15 @@ import cv2
 import numpy as np
 import pytest
 from conftest import REFERENCE, footage_path
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge.errors import SourceError
 from edge.keypoints import KeypointTrack, save_keypoints
 from edge.pose import Pose
 from edge.sources import open_source
 from edge.sources import webcam as webcam_module
+from edge.sources.picamera import scaler_crop
 
 # Pure colours survive mp4v compression well enough to tell the channels apart.
 RED_RGB = (220, 20, 20)
@@ -202,7 +205,47 @@ class FakeRequest:
         self.cam.calls.append(("release", self.index))
 
 
-def install_fake_picamera2(monkeypatch, frames_before_stall: int):
+# Sensor modes as `rpicam-hello --list-cameras` lists them on a Pi: output size -> the part
+# of the pixel array (x, y, width, height) the mode reads.
+IMX708 = {  # Camera Module 3 and 3 Wide
+    "PixelArraySize": (4608, 2592),
+    "modes": {
+        (1536, 864): (768, 432, 3072, 1728),
+        (2304, 1296): (0, 0, 4608, 2592),
+        (4608, 2592): (0, 0, 4608, 2592),
+    },
+}
+IMX219 = {  # Camera Module 2
+    "PixelArraySize": (3280, 2464),
+    "modes": {
+        (640, 480): (1000, 752, 1280, 960),
+        (1640, 1232): (0, 0, 3280, 2464),
+        (1920, 1080): (680, 692, 1920, 1080),
+        (3280, 2464): (0, 0, 3280, 2464),
+    },
+}
+NO_CROP_INFO = {"PixelArraySize": (4608, 2592), "modes": {(2304, 1296): (0, 0, 0, 0)}}
+
+
+def libcamera_mode(sensor: dict, raw_size: tuple[int, int]) -> tuple[int, int]:
+    """The mode libcamera's Raspberry Pi pipeline picks for a raw size (findBestFormat in
+    pipeline_base.cpp): closest width, height and aspect ratio, a larger mode penalised
+    less than a smaller one."""
+
+    def score(desired: float, actual: float) -> float:
+        s = desired - actual if desired >= actual else (actual - desired) / 8
+        return s if actual == desired else 2 * s
+
+    w, h = raw_size
+    return min(
+        sensor["modes"],
+        key=lambda m: score(w, m[0]) + score(h, m[1]) + 1500 * score(w / h, m[0] / m[1]),
+    )
+
+
+def install_fake_picamera2(monkeypatch, frames_before_stall: int = 0, sensor: dict = IMX708):
+    """picamera2 down to what libcamera reports: the pixel array, the mode it picks for
+    the raw size, and that mode's ScalerCropMaximum once configured."""
     calls: list = []
 
     class Picamera2:
@@ -210,14 +253,25 @@ def install_fake_picamera2(monkeypatch, frames_before_stall: int):
             self.calls = calls
             self.config = None
             self.sent = 0
+            self.camera_properties = {
+                "PixelArraySize": sensor["PixelArraySize"],
+                "ScalerCropMaximum": (0, 0, 0, 0),  # meaningless until a mode is chosen
+            }
 
-        def create_video_configuration(self, main, controls):
-            calls.append(("create_video_configuration", main, controls))
-            return {"main": dict(main), "controls": dict(controls)}
+        def create_video_configuration(self, main, controls, raw=None):
+            calls.append(("create_video_configuration", main, controls, raw))
+            # picamera2 asks for a raw stream of the main size unless told otherwise.
+            raw = dict(raw or {"size": main["size"]})
+            return {"main": dict(main), "raw": raw, "controls": dict(controls)}
 
         def configure(self, config):
             calls.append(("configure", config))
             self.config = config
+            mode = libcamera_mode(sensor, config["raw"]["size"])
+            self.camera_properties["ScalerCropMaximum"] = sensor["modes"][mode]
+
+        def set_controls(self, controls):
+            calls.append(("set_controls", controls))
 
         def start(self):
             calls.append(("start",))
@@ -248,7 +302,9 @@ def test_picamera_configures_640x480_rgb_at_30fps(monkeypatch):
         "create_video_configuration",
         {"size": (640, 480), "format": "BGR888"},
         {"FrameRate": 30.0},
+        {"size": (2304, 1296)},
     )
+    # Zoom 1 leaves the crop to libcamera: centred, trimmed to 4:3.
     assert [c[0] for c in calls] == ["create_video_configuration", "configure", "start"]
     assert (src.kind, src.live, src.width, src.height, src.fps) == ("camera", True, 640, 480, 30)
     seen = []
@@ -263,6 +319,105 @@ def test_picamera_configures_640x480_rgb_at_30fps(monkeypatch):
     waits = {c[1] for c in calls if c[0] == "capture_request"}
     assert len(waits) == 1 and 0 < waits.pop() <= 5
     assert calls[-2:] == [("stop",), ("close",)]
+
+
+@pytest.mark.parametrize("sensor", [IMX708, IMX219], ids=["imx708", "imx219"])
+def test_picamera_picks_a_mode_reading_the_whole_pixel_array(monkeypatch, sensor):
+    """Left to libcamera, a 640x480 stream gets a small mode that reads only the middle of
+    the sensor; asking for half the pixel array gets the binned mode that reads all of it."""
+    width, height = sensor["PixelArraySize"]
+    assert sensor["modes"][libcamera_mode(sensor, (640, 480))][2] < width
+    install_fake_picamera2(monkeypatch, sensor=sensor)
+    with open_source("camera") as src:
+        assert src._cam.camera_properties["ScalerCropMaximum"] == (0, 0, width, height)
+
+
+@pytest.mark.parametrize(
+    ("sensor", "zoom", "crop"),
+    [
+        (IMX708, 1.5, (1152, 432, 2304, 1728)),  # the field of IMX708's small cropped mode
+        (IMX708, 2.0, (1440, 648, 1728, 1296)),
+        (IMX708, 4.0, (1872, 972, 864, 648)),
+        (IMX219, 1.25, (328, 248, 2624, 1968)),  # a 4:3 sensor, a hair taller than 4:3
+        (IMX219, 2.0, (820, 617, 1640, 1230)),
+    ],
+    ids=["imx708-1.5", "imx708-2", "imx708-4", "imx219-1.25", "imx219-2"],
+)
+def test_picamera_zoom_sets_a_centred_4_3_scaler_crop_before_start(monkeypatch, sensor, zoom, crop):
+    calls = install_fake_picamera2(monkeypatch, sensor=sensor)
+    with open_source("camera", zoom=zoom) as src:
+        assert (src.width, src.height) == (640, 480)
+    assert [c[0] for c in calls[:4]] == ["create_video_configuration", "configure",
+                                         "set_controls", "start"]  # fmt: skip
+    assert calls[2][1] == {"ScalerCrop": crop}
+    w, h = crop[2:]
+    assert w * 480 == h * 640  # the ISP scales it to 640x480 without stretching
+
+
+def test_scaler_crop_stays_inside_a_cropped_mode_and_follows_the_output_shape():
+    # IMX708's small mode reads (768, 432)/3072x1728: the crop is centred in that.
+    assert scaler_crop((768, 432, 3072, 1728), 640, 480, 1.2) == (1344, 576, 1920, 1440)
+    assert scaler_crop((0, 0, 4608, 2592), 640, 480, 1.0) == (576, 0, 3456, 2592)
+    assert scaler_crop((0, 0, 4608, 2592), 1280, 720, 1.0) == (0, 0, 4608, 2592)
+    assert scaler_crop((0, 0, 4608, 2592), 1280, 720, 2.0) == (1152, 648, 2304, 1296)
+
+
+@given(
+    x0=st.integers(0, 2000),
+    y0=st.integers(0, 2000),
+    full_w=st.integers(32, 4000).map(lambda v: 2 * v),
+    full_h=st.integers(32, 4000).map(lambda v: 2 * v),
+    width=st.integers(80, 960).map(lambda v: 2 * v),
+    height=st.integers(60, 540).map(lambda v: 2 * v),
+    zoom=st.floats(1.0, 4.0),
+)
+def test_scaler_crop_is_centred_in_the_mode_with_the_output_aspect(
+    x0, y0, full_w, full_h, width, height, zoom
+):
+    x, y, w, h = scaler_crop((x0, y0, full_w, full_h), width, height, zoom)
+    assert x0 <= x and y0 <= y and x + w <= x0 + full_w and y + h <= y0 + full_h
+    assert abs((x - x0) - (x0 + full_w - x - w)) <= 1  # centred to the pixel
+    assert abs((y - y0) - (y0 + full_h - y - h)) <= 1
+    assert w % 2 == 0 and h % 2 == 0
+    # Even rounding moves each side by at most one pixel from the exact output shape.
+    assert abs(w * height - h * width) <= width + height
+    # One side spans the mode's full extent divided by the zoom.
+    assert min(abs(w - full_w / zoom), abs(h - full_h / zoom)) <= 1
+
+
+@pytest.mark.parametrize("zoom", [0.5, 4.5, float("nan")])
+def test_picamera_zoom_out_of_range_is_a_clear_error(monkeypatch, zoom):
+    calls = install_fake_picamera2(monkeypatch)
+    with pytest.raises(SourceError) as info:
+        open_source("camera", zoom=zoom)
+    assert str(info.value) == f"camera: zoom {zoom} is out of range (between 1 and 4)"
+    assert calls == []  # the camera was never opened
+
+
+def test_picamera_zoom_without_crop_limits_is_an_error_and_frees_the_camera(monkeypatch):
+    calls = install_fake_picamera2(monkeypatch, sensor=NO_CROP_INFO)
+    with pytest.raises(SourceError) as info:
+        open_source("camera", zoom=1.5)
+    assert str(info.value) == (
+        "camera: the camera reports no ScalerCropMaximum, so camera.zoom cannot be applied; "
+        "set camera.zoom = 1.0"
+    )
+    assert ("start",) not in calls and calls[-1] == ("close",)
+
+
+def test_webcam_refuses_a_zoom_and_a_video_file_ignores_it():
+    assert _error_zoomed("webcam:0", 1.5) == (
+        "webcam:0: camera.zoom = 1.5 works only with the Pi camera; set it to 1.0 for a "
+        "webcam, and move the webcam instead"
+    )
+    with open_source(str(footage_path("glute_bridge.mp4")), zoom=2.0) as src:
+        assert (src.width, src.height, src.frame_count) == (640, 480, 91)
+
+
+def _error_zoomed(spec: str, zoom: float) -> str:
+    with pytest.raises(SourceError) as info:
+        open_source(spec, zoom=zoom)
+    return str(info.value)
 
 
 def test_picamera_missing_is_a_clear_error(monkeypatch):

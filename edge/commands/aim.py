@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             feedback.on_event(Event(0.0, "status", {"status": "no_athlete"}))
-            with open_source(spec, width=cam.width, height=cam.height, fps=cam.fps) as source:
+            with open_source(
+                spec, width=cam.width, height=cam.height, fps=cam.fps, zoom=cam.zoom
+            ) as source:
                 estimator = None
                 if source.kind != "keypoints":
                     estimator = create(config.model.backend, config.model.num_threads or None)

@@ -175,7 +175,9 @@ def _camera(spec: str, config: Any, report: Any) -> Any:
     def read() -> None:
         try:
             cam = config.camera
-            with open_source(spec, width=cam.width, height=cam.height, fps=cam.fps) as source:
+            with open_source(
+                spec, width=cam.width, height=cam.height, fps=cam.fps, zoom=cam.zoom
+            ) as source:
                 for _, frame in source.frames():
                     result["frame"] = frame.copy() if isinstance(frame, np.ndarray) else frame
                     break

@@ -14,6 +14,7 @@ from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
 from edge.config.validators import absolute_path, athlete_name, source_spec
+from edge.sources.base import ZOOM_MAX, ZOOM_MIN
 
 ProfileName = Literal["standard", "beginner", "advanced"]
 
@@ -23,6 +24,12 @@ class CameraConfig(Section):
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: float = Field(30.0, ge=5.0, le=120.0)
+    zoom: float = Field(
+        1.0,
+        ge=ZOOM_MIN,
+        le=ZOOM_MAX,
+        description="Pi camera digital zoom: 1 = the lens's whole field, 2 = half as wide",
+    )
 
 
 class ModelConfig(Section):

@@ -15,22 +15,30 @@ __all__ = ["FrameSource", "SourceKind", "open_source"]
 
 
 def open_source(
-    spec: str, *, width: int = 640, height: int = 480, fps: float = 30.0
+    spec: str, *, width: int = 640, height: int = 480, fps: float = 30.0, zoom: float = 1.0
 ) -> FrameSource:
     """Open the source named by `spec`.
 
     width/height/fps are what a camera is asked for; a video file keeps its own size and
-    uses `fps` only when its container carries no usable frame rate.
+    uses `fps` only when its container carries no usable frame rate. `zoom` is the Pi
+    camera's digital zoom (camera.zoom). A file ignores it: it replays what was filmed. A
+    webcam refuses any zoom but 1, so the setting never silently does nothing on a live
+    camera (`hipflex aim` advises raising it).
     """
     spec = str(spec)
     if spec == "camera":
         from edge.sources.picamera import PiCameraSource
 
-        return PiCameraSource(width=width, height=height, fps=fps)
+        return PiCameraSource(width=width, height=height, fps=fps, zoom=zoom)
     if spec.startswith("webcam:"):
         index = spec.removeprefix("webcam:")
         if not index.isdigit():
             raise SourceError(f"{spec}: expected webcam:N with N a camera number, e.g. webcam:0")
+        if zoom != 1.0:
+            raise SourceError(
+                f"{spec}: camera.zoom = {zoom:g} works only with the Pi camera; set it to 1.0 "
+                "for a webcam, and move the webcam instead"
+            )
         from edge.sources.webcam import WebcamSource
 
         return WebcamSource(int(index), width=width, height=height, fps=fps)

@@ -11,6 +11,10 @@ SourceKind = Literal["video", "keypoints", "camera"]
 
 # Frame rates outside this range are broken container metadata, not real cameras.
 MIN_FPS, MAX_FPS = 1.0, 1000.0
+# Pi camera digital zoom (edge.sources.picamera): 1 = the lens's whole field. A Camera
+# Module 3 keeps 1728 binned pixels across at zoom 1, so up to 2.7 the crop still has more
+# pixels than a 640-wide frame; beyond that the picture only gets softer.
+ZOOM_MIN, ZOOM_MAX = 1.0, 4.0
 
 
 class FrameSource(Protocol):
@@ -47,3 +51,7 @@ class FrameSource(Protocol):
 
 def valid_fps(fps: float) -> bool:
     return fps == fps and MIN_FPS <= fps <= MAX_FPS
+
+
+def valid_zoom(zoom: float) -> bool:
+    return zoom == zoom and ZOOM_MIN <= zoom <= ZOOM_MAX

@@ -4,21 +4,51 @@ picamera2 is imported only in the constructor, so every other source works off t
 Format names follow libcamera/DRM, which name pixels by little-endian word order:
 "BGR888" lands in memory, and so in the numpy array, as R, G, B bytes. That is the RGB
 array the pose models want, with no colour conversion ("RGB888" would give B, G, R).
+
+Field of view. libcamera picks the sensor mode nearest the raw size asked for (its
+`findBestFormat`, Raspberry Pi pipeline handler), and picamera2 asks for the output size:
+for 640x480 that is the Camera Module 3's smallest mode, a centre crop of 3072x1728 of its
+4608x2592 pixels, so the lens's field would shrink to a libcamera heuristic. We ask for half
+the pixel array instead: every Raspberry Pi camera has a 2x2-binned mode reading the whole
+array there (IMX708 2304x1296, IMX219 1640x1232, IMX477 2028x1520, OV5647 1296x972). The ISP
+then trims the mode to the output's aspect ratio, centred (libcamera crops 16:9 to 4:3 this
+way by itself); `zoom` narrows that same centred crop through the ScalerCrop control, in
+sensor pixels inside the mode's ScalerCropMaximum. libcamera scales a ScalerCrop to the
+output as given, so the crop must keep the output's aspect ratio or the picture stretches.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from edge.errors import SourceError
-from edge.sources.base import FrameSource, SourceKind, valid_fps
+from edge.sources.base import ZOOM_MAX, ZOOM_MIN, FrameSource, SourceKind, valid_fps, valid_zoom
+
+log = logging.getLogger(__name__)
 
 RGB_ARRAY_FORMAT = "BGR888"
 # The longest a running camera may go without a frame before we call it stopped.
 CAPTURE_TIMEOUT_S = 2.0
+
+Rect = tuple[int, int, int, int]  # x, y, width, height in sensor pixels
+
+
+def scaler_crop(maximum: Rect, width: int, height: int, zoom: float) -> Rect:
+    """The ScalerCrop for `zoom`: the largest rectangle of the output's aspect ratio
+    (width:height) centred in `maximum` (the mode's ScalerCropMaximum), shrunk by `zoom`
+    about its centre. Sizes are rounded to even pixels (Bayer pairs)."""
+    x0, y0, full_w, full_h = maximum
+    if full_w * height > width * full_h:  # the mode is wider than the output: keep its height
+        fit_w, fit_h = full_h * width / height, float(full_h)
+    else:
+        fit_w, fit_h = float(full_w), full_w * height / width
+    w = min(full_w, max(2, 2 * round(fit_w / zoom / 2)))
+    h = min(full_h, max(2, 2 * round(fit_h / zoom / 2)))
+    return x0 + (full_w - w) // 2, y0 + (full_h - h) // 2, w, h
 
 
 class PiCameraSource(FrameSource):
@@ -26,7 +56,7 @@ class PiCameraSource(FrameSource):
     live = True
     frame_count = None
 
-    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0):
+    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0, zoom: float = 1.0):
         try:
             from picamera2 import Picamera2
         except ImportError as exc:
@@ -36,14 +66,37 @@ class PiCameraSource(FrameSource):
             ) from None
         if not valid_fps(fps):
             raise SourceError(f"camera: frame rate {fps} is out of range")
+        if not valid_zoom(zoom):
+            raise SourceError(
+                f"camera: zoom {zoom} is out of range (between {ZOOM_MIN:g} and {ZOOM_MAX:g})"
+            )
         try:
             self._cam: Any = Picamera2()
+            pixels = self._cam.camera_properties.get("PixelArraySize")
+            mode: dict[str, Any] = {}  # without a pixel array size, libcamera's own choice
+            if pixels:
+                mode["raw"] = {"size": (pixels[0] // 2, pixels[1] // 2)}
             config = self._cam.create_video_configuration(
                 main={"size": (width, height), "format": RGB_ARRAY_FORMAT},
                 controls={"FrameRate": float(fps)},
+                **mode,
             )
             self._cam.configure(config)
+            maximum = self._cam.camera_properties.get("ScalerCropMaximum")
+            log.info("camera: sensor mode reads %s of the %s pixel array", maximum, pixels)
+            if zoom != 1.0:
+                if not maximum or not maximum[2] or not maximum[3]:
+                    raise SourceError(
+                        "camera: the camera reports no ScalerCropMaximum, so camera.zoom "
+                        "cannot be applied; set camera.zoom = 1.0"
+                    )
+                crop = scaler_crop(tuple(maximum), width, height, zoom)
+                self._cam.set_controls({"ScalerCrop": crop})
+                log.info("camera: zoom %g crops %s", zoom, crop)
             self._cam.start()
+        except SourceError:
+            self._cam.close()
+            raise
         except Exception as exc:  # libcamera raises RuntimeError and friends
             raise SourceError(f"camera: cannot start the Pi camera ({exc})") from None
         self.width, self.height, self.fps = width, height, float(fps)
