@@ -254,11 +254,11 @@ class Recorder:
         tick = int((t - self._origin) * self.fps + 1e-6)  # the clip frame this one falls in
         if tick <= self._last_tick:  # sooner than the clip's next frame is due
             return
+        self._last_tick = tick
         slot = self._take_slot()
         if slot is None:
             self.dropped += 1
             return
-        self._last_tick = tick
         np.copyto(self._rgb[slot], rgb)
         np.copyto(self._keypoints[slot], pose.keypoints)
         if pose.landmarks is None:
