@@ -130,8 +130,8 @@ def test_a_clip_ends_with_its_set_and_the_next_set_gets_its_own(tmp_path):
     }
     feed(rec, 240, events)
     rec.close()
-    clips = {CLIP.match(n).group(1): read_indices(tmp_path / "clips" / n) for n in files(
-        tmp_path / "clips")}  # fmt: skip
+    names = files(tmp_path / "clips")
+    clips = {CLIP.match(n).group(1): read_indices(tmp_path / "clips" / n) for n in names}
     assert sorted(clips) == ["01", "02"]
     assert clips["01"] == list(range(0, 91, 2))  # lead-in (from the start) to 3.0 s
     assert clips["02"] == list(range(200 - round(LEAD_IN_S * FPS), 240, 2))
@@ -282,7 +282,11 @@ def test_a_killed_run_leaves_only_a_hidden_partial_which_the_next_start_deletes(
     )  # fmt: skip
     try:
         assert proc.stdout.readline() == "recording\n"
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10.0  # the writer thread has the clip open and growing
+        while time.monotonic() < deadline and not any(
+            p.name.endswith(".partial.mp4") and p.stat().st_size > 0 for p in clips.iterdir()
+        ):
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -294,8 +298,8 @@ def test_a_killed_run_leaves_only_a_hidden_partial_which_the_next_start_deletes(
     assert files(clips) == [kept.name]
 
 
-def test_a_failing_write_drops_that_clip_once_and_the_next_set_records(tmp_path, caplog,
-                                                                       monkeypatch):  # fmt: skip
+def test_a_failing_write_drops_that_clip_only(tmp_path, caplog, monkeypatch):
+    """It is logged once, the loop goes on, and the next set is recorded."""
     write = rec_mod.OverlayWriter.write
 
     def failing(self, rgb, pose):
@@ -321,8 +325,8 @@ def tiny_disk(tmp_path):
     mount.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True)  # fmt: skip
+    command = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)]
+    done = subprocess.run(command, capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     yield mount
