@@ -593,6 +593,28 @@ class History:
             raise HipflexError(f"no session {session_id} in {self.path}")
         return found[0]
 
+    def forget_before(self, cutoff: datetime) -> int:
+        """Delete every session that started before `cutoff`, with its sets, reps, faults,
+        status periods and angle series (storage.history_max_age_days). Returns how many.
+        A failure is logged, never raised: retention must not stop the box starting."""
+        try:
+            conn = self._writable()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = conn.execute(
+                    "DELETE FROM sessions WHERE started_at < ?", (utc_text(cutoff),)
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except (sqlite3.DatabaseError, OSError) as exc:
+            log.warning("history: could not delete old sessions from %s: %s", self.path, exc)
+            return 0
+        if n:
+            log.info("history: deleted %d sessions that started before %s", n, utc_text(cutoff))
+        return n
+
     def latest_id(self) -> int | None:
         row = (
             self._read()

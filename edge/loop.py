@@ -14,6 +14,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -102,6 +103,9 @@ class Box:
             except HipflexError as exc:
                 log.error("history disabled for this run: %s", exc)
             else:
+                if storage.history_max_age_days:
+                    cutoff = datetime.now(UTC) - timedelta(days=storage.history_max_age_days)
+                    self._history.forget_before(cutoff)
                 self._history.start_session(self._athlete, spec, model, source.fps)
         if opts.live_view:
             from edge.livefeed import LiveFeed

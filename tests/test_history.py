@@ -321,3 +321,29 @@ def test_sigkill_at_random_moments_loses_no_emitted_rep(tmp_path):
         h.import_analysis(make_analysis(seed=99, sets=(("left", 2),)))
         assert len(h.sessions()) == 11
         assert h.sessions()[-1]["summary"] == expected_summary(h.sessions()[-1]["reps"])
+
+
+def test_forget_before_deletes_old_sessions_and_everything_they_hold(tmp_path):
+    from datetime import UTC, datetime
+
+    db = tmp_path / "h.db"
+    with History(db) as h:
+        old = h.import_analysis(make_analysis(seed=1), started_at=datetime(2025, 1, 5, tzinfo=UTC))
+        new = h.import_analysis(make_analysis(seed=2), started_at=datetime(2026, 6, 1, tzinfo=UTC))
+        assert h.forget_before(datetime(2026, 1, 1, tzinfo=UTC)) == 1
+        assert [s["id"] for s in h.sessions()] == [new]
+    with sqlite3.connect(db) as conn:
+        for table in ("sets", "reps", "status_periods", "series"):
+            assert (
+                conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE session_id = ?", (old,)
+                ).fetchone()[0]
+                == 0
+            )
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM faults WHERE rep_id NOT IN (SELECT id FROM reps)"
+            ).fetchone()[0]
+            == 0
+        )
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -92,3 +92,25 @@ def test_sigkill_at_ten_random_moments_keeps_every_emitted_rep(tmp_path):
         # more: committed, then killed before its line was written).
         assert stored[: len(emitted)] == emitted, f"kill {kill}"
         assert len(stored) - len(emitted) <= 1
+
+
+def test_run_forgets_sessions_older_than_the_configured_age(tmp_path):
+    from datetime import UTC, datetime
+
+    from history_data import make_analysis
+
+    from edge.history import History
+
+    db, npz, config = tmp_path / "h.db", tmp_path / "clip.npz", tmp_path / "config.toml"
+    with History(db) as h:
+        h.import_analysis(make_analysis(seed=3), started_at=datetime(2020, 1, 1, tzinfo=UTC))
+    save_keypoints(npz, make_clip(0, fault_rate=0.0).track)
+    config.write_text("[storage]\nhistory_max_age_days = 30\n")
+    subprocess.run(
+        [*HIPFLEX, "run", "--source", str(npz), "--fast", "--feedback", "mock",
+         "--no-live-view", "--db", str(db), "--config", str(config)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    with History(db, readonly=True) as h:
+        (session,) = h.sessions()
+    assert not session["started_at"].startswith("2020")

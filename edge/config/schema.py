@@ -41,6 +41,7 @@ class StorageConfig(Section):
     history: bool = True
     db_path: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/hipflex.db"
     athlete: Annotated[str, AfterValidator(athlete_name)] = ""
+    history_max_age_days: int = Field(365, ge=0, le=36500)
     record: bool = False
     record_dir: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/clips"
     record_max_mb: int = Field(2000, ge=10, le=1_000_000)
