@@ -15,6 +15,7 @@ then trims the mode to the output's aspect ratio, centred (libcamera crops 16:9 
 way by itself); `zoom` narrows that same centred crop through the ScalerCrop control, in
 sensor pixels inside the mode's ScalerCropMaximum. libcamera scales a ScalerCrop to the
 output as given, so the crop must keep the output's aspect ratio or the picture stretches.
+The binned modes run at 40-56 fps (IMX708: 56), above what the pose model needs.
 """
 
 from __future__ import annotations
