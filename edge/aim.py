@@ -178,7 +178,10 @@ def framing_check(keypoints: np.ndarray, width: int, height: int, min_score: flo
                   "top": "tilt the camera up a little", "bottom": "tilt the camera down a little",
                   }[side]  # fmt: skip
     else:
-        advice = "move the camera further back until the whole body fits with room to spare"
+        advice = (
+            "move the camera further back, or lower camera.zoom, until the whole body fits "
+            "with room to spare"
+        )
     return Check("in frame", False, f"{detail} (needs {margin:.0%})", advice)
 
 

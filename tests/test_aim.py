@@ -178,7 +178,8 @@ def test_a_body_too_long_for_the_frame_asks_to_move_back() -> None:
     check = framing_check(kp, W, H, MIN_SCORE)
     assert not check.ok
     assert (
-        check.advice == "move the camera further back until the whole body fits with room to spare"
+        check.advice == "move the camera further back, or lower camera.zoom, until the whole body "
+        "fits with room to spare"
     )
 
 
