@@ -133,7 +133,7 @@ class BlazePose:
         landmarks[:, 2] = self._raw[:NUM_BODY, 2] * (roi.size / LANDMARK_SIZE)
         landmarks[:, 3] = sigmoid_scores(self._raw[:NUM_BODY, 3])
         np.copyto(self._align, self._frame_xy[33:35])
-        extent = np.abs(self._align[0] - self._align[1]).mean()
+        extent = float(np.abs(self._align[0] - self._align[1]).sum()) / 2
         self._align_filter(self._align, 1.0 / max(extent, 1e-6))
         self._roi = roi_from_alignment(self._align[0], self._align[1], self.roi_expand)
         return Pose(landmarks[BLAZEPOSE_TO_COCO][:, [0, 1, 3]], landmarks)
@@ -220,8 +220,8 @@ class BlazePose:
         valid = ((rows >= 0) & (rows < cells))[:, :, None] & ((cols >= 0) & (cols < cells))[
             :, None, :
         ]
-        np.clip(rows, 0, cells - 1, out=self._rows)
-        np.clip(cols, 0, cells - 1, out=self._cols)
+        np.minimum(np.maximum(rows, 0, out=self._rows), cells - 1, out=self._rows)
+        np.minimum(np.maximum(cols, 0, out=self._cols), cells - 1, out=self._cols)
         flat = (self._rows[:, :, None] * cells + self._cols[:, None, :]) * NUM_LANDMARKS
         flat += self._channel
         conf = sigmoid_scores(heatmap.reshape(-1).take(flat))
