@@ -3,6 +3,8 @@ per test session (the real model on the real clips is the slow part of the suite
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,24 @@ def isolated_box_paths(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HIPFLEX_DB", str(root / "hipflex.db"))
     monkeypatch.setenv("HIPFLEX_CONFIG", str(root / "config.toml"))
     (root / "config.toml").write_text("")
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A real 256 KiB tmpfs, so SQLite meets a genuinely full disk (needs root to mount)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(path: Path) -> None:
+    """Grow `path` until its filesystem is full: nothing else has room to grow."""
+    with open(path, "wb", buffering=0) as f, contextlib.suppress(OSError):
+        while f.write(b"\0" * 4096):
+            pass

@@ -7,7 +7,6 @@ the test fills after the first rep and frees after two more.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import sqlite3
@@ -17,14 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, fill
 from synthetic import make_clip
 
 from edge.history import REP_FIELDS, History
 from edge.keypoints import save_keypoints
 
 
-@pytest.fixture
 def tiny_fs(tmp_path):
     mnt = tmp_path / "tiny"
     mnt.mkdir()
@@ -35,12 +33,6 @@ def tiny_fs(tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(path: Path) -> None:
-    with open(path, "wb", buffering=0) as f, contextlib.suppress(OSError):
-        while f.write(b"\0" * 4096):
-            pass
 
 
 def emitted_reps(events: Path) -> list[dict]:

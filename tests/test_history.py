@@ -3,7 +3,6 @@ SIGKILL, a full disk (a real tiny tmpfs), and schema migrations."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import signal
 import sqlite3
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fill
 from history_data import expected_summary, make_analysis, make_series
 
 from edge.errors import HipflexError
@@ -192,27 +192,6 @@ def test_newer_schema_is_refused(tmp_path):
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(HipflexError, match="newer than this hipflex"):
         History(db)
-
-
-@pytest.fixture
-def tiny_fs(tmp_path):
-    """A real 256 KiB tmpfs, so SQLite meets a genuinely full disk (needs root)."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(path: Path) -> None:
-    """Grow `path` until the filesystem is full: the database has nowhere to grow."""
-    with open(path, "wb", buffering=0) as f, contextlib.suppress(OSError):
-        while f.write(b"\0" * 4096):
-            pass
 
 
 def test_full_disk_buffers_then_resumes(tiny_fs, caplog):
