@@ -13,7 +13,6 @@ import argparse
 import math
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.errors import HipflexError, SourceError
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
     from edge.aim import Verdict, Window
     from edge.pose import PoseEstimator
     from edge.sources import FrameSource
+
+from edge.commands import add_config_option, add_feedback_option
 
 HELP = "check the camera setup with the athlete lying in place: PASS/FAIL with guidance"
 
@@ -43,15 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how long to watch (default 5; a file: its first N seconds)",
     )
-    p.add_argument(
-        "--config", type=Path, metavar="FILE", help="config file (default /etc/hipflex/config.toml)"
-    )
-    p.add_argument(
-        "--feedback",
-        choices=("gpio", "mock", "timeline"),
-        default="gpio",
-        help="gpio: real pins; mock/timeline: no hardware (timeline prints each change)",
-    )
+    add_config_option(p)
+    add_feedback_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ from edge.errors import ConfigError
 if TYPE_CHECKING:
     from edge.config.schema import Config
 
+from edge.commands import add_config_option, add_feedback_option
+
 HELP = "run the box: camera, pose, reps and faults, LEDs and buzzer"
 EX_CONFIG = 78  # sysexits' "configuration error"; the unit does not restart on it
 
@@ -30,20 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fast", action="store_true", help="process a file as fast as possible, every frame"
     )
     p.add_argument("--events", type=Path, metavar="FILE", help="append every event as JSON Lines")
-    p.add_argument(
-        "--config", type=Path, metavar="FILE", help="config file (default /etc/hipflex/config.toml)"
-    )
+    add_config_option(p)
     p.add_argument(
         "--db", type=Path, metavar="PATH", help="history database (default storage.db_path)"
     )
     p.add_argument("--athlete", metavar="NAME", help="tag this session with an athlete's name")
-    p.add_argument(
-        "--feedback",
-        choices=("gpio", "mock", "timeline"),
-        default="gpio",
-        help="gpio: real pins (or $GPIOZERO_PIN_FACTORY); mock: silent mock pins; "
-        "timeline: mock pins that print every LED and buzzer change",
-    )
+    add_feedback_option(p)
     p.add_argument("--socket", type=Path, metavar="PATH", help="live view socket for hipflex watch")
     p.add_argument("--no-live-view", action="store_true", help="open no live view socket")
     p.add_argument(

@@ -13,9 +13,9 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from edge.commands import add_config_option, add_feedback_option
 from edge.errors import HipflexError
 
 HELP = "blink each LED, beep, grab a camera frame and time the model; PASS/FAIL per check"
@@ -36,15 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--source",
         help='"camera", "webcam:N" or a video file (default: camera.source from the config)',
     )
-    p.add_argument(
-        "--config", type=Path, metavar="FILE", help="config file (default /etc/hipflex/config.toml)"
-    )
-    p.add_argument(
-        "--feedback",
-        choices=("gpio", "mock", "timeline"),
-        default="gpio",
-        help="gpio: real pins; mock/timeline: no hardware (timeline prints each change)",
-    )
+    add_config_option(p)
+    add_feedback_option(p)
     p.add_argument("--runs", type=int, default=5, help="model runs to time (default 5)")
 
 
