@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 # Faults whose live event has a sound of its own.
 LIVE_SOUNDED = frozenset({"lumbar_rounding"})
 
-AMBER_MODES = ("off", "slow", "fast", "solid")
 STATUS_AMBER = {
     "ok": "off",
     "no_athlete": "slow",

@@ -467,7 +467,7 @@ class StreamingJudge:
         """End of the clip or session: a rep still in progress counts, ending now."""
         if self._active is None:
             return NO_EVENTS
-        return self._end_rep(None, True, at_end=True)
+        return self._end_rep(None, True)
 
     # -- helpers
     @staticmethod
@@ -496,7 +496,7 @@ class StreamingJudge:
         self.live.working_leg = LEG_NAMES[leg]
         return events
 
-    def _end_rep(self, events: list | None, judged: bool, at_end: bool = False) -> list | None:
+    def _end_rep(self, events: list | None, judged: bool) -> list | None:
         leg, i = self._active, self._i
         self._active = None
         self._floor_max[0] = self._floor_max[1] = 0.0

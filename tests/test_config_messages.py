@@ -145,8 +145,8 @@ BAD = [
         'exercise.faults.too_fast.enabled = "no": must be true or false',
     ),
     (
-        'exercise.target_hip_flexion_deg = "90"',
-        'exercise.target_hip_flexion_deg = "90": must be a number between 30 and 150',
+        'exercise.faults.short_range.min_peak_deg = "80"',
+        'exercise.faults.short_range.min_peak_deg = "80": must be a number between 10 and 150',
     ),
     (
         "exercise.tracking.min_score = 1.5",

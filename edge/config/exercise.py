@@ -226,9 +226,6 @@ class FaultsConfig(Section):
 
 
 class ExerciseConfig(Section):
-    target_hip_flexion_deg: float = Field(
-        90.0, ge=30.0, le=150.0, description="the top the athlete aims for (range meter)"
-    )
     tracking: TrackingConfig = TrackingConfig()
     baseline: BaselineConfig = BaselineConfig()
     pelvis: PelvisConfig = PelvisConfig()

@@ -10,7 +10,6 @@ import difflib
 import re
 from collections.abc import Iterable
 
-SOURCE_KEYWORDS = ("camera", "webcam:N")
 MAX_WEBCAM_INDEX = 63
 MAX_NAME_LENGTH = 64
 
