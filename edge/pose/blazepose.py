@@ -28,6 +28,7 @@ from edge.timing import StageTimer
 LANDMARK_SIZE = 256
 NUM_LANDMARKS = 39  # 33 body landmarks + 6 auxiliary (33/34 give the next ROI)
 NUM_BODY = 33
+REFINED = NUM_BODY + 2  # the body landmarks and the two that place the next ROI
 HEATMAP_KERNEL = 7
 HEATMAP_MIN_CONFIDENCE = 0.5
 MIN_DETECTION_SCORE = 0.5
@@ -88,9 +89,11 @@ class BlazePose:
         self._align_filter = OneEuroFilter((2, 2), ROI_MIN_CUTOFF, ROI_BETA)
         half = HEATMAP_KERNEL // 2
         self._kernel = np.arange(-half, half + 1)
-        self._channel = np.arange(NUM_LANDMARKS)[:, None, None]
-        self._rows = np.zeros((NUM_LANDMARKS, HEATMAP_KERNEL), np.intp)
-        self._cols = np.zeros((NUM_LANDMARKS, HEATMAP_KERNEL), np.intp)
+        self._channel = np.arange(REFINED)[:, None, None]
+        self._rows = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
+        self._cols = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
+        self._rows_raw = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
+        self._cols_raw = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
         self._letterbox: tuple[int, int, np.ndarray] | None = None
         self._roi: Roi | None = None
         self._times = np.zeros(3)
@@ -211,24 +214,30 @@ class BlazePose:
     def _refine(self, heatmap: np.ndarray) -> None:
         """Move each landmark to the sigmoid-weighted centroid of its heatmap channel in a
         7x7 window around it, when the heatmap is confident there (mediapipe's refinement;
-        it takes a cell's index, not its centre, as its position, and so do we)."""
+        it takes a cell's index, not its centre, as its position, and so do we).
+
+        Only the landmarks used downstream are refined, in as few numpy calls as possible:
+        this runs on caches the model has just evicted, where each call costs several
+        microseconds."""
         cells = heatmap.shape[0]
-        centre = (self._norm * cells).astype(np.intp)  # truncates toward zero, as in C
-        inside = ((centre >= 0) & (centre < cells)).all(axis=1)
-        cols = centre[:, 0, None] + self._kernel
-        rows = centre[:, 1, None] + self._kernel
-        valid = ((rows >= 0) & (rows < cells))[:, :, None] & ((cols >= 0) & (cols < cells))[
-            :, None, :
-        ]
-        np.minimum(np.maximum(rows, 0, out=self._rows), cells - 1, out=self._rows)
-        np.minimum(np.maximum(cols, 0, out=self._cols), cells - 1, out=self._cols)
-        flat = (self._rows[:, :, None] * cells + self._cols[:, None, :]) * NUM_LANDMARKS
+        norm = self._norm[:REFINED]
+        centre = (norm * cells).astype(np.intp)  # truncates toward zero, as in C
+        rows, cols, rows_raw, cols_raw = self._rows, self._cols, self._rows_raw, self._cols_raw
+        np.add(centre[:, 1, None], self._kernel, out=rows_raw)
+        np.add(centre[:, 0, None], self._kernel, out=cols_raw)
+        np.minimum(np.maximum(rows_raw, 0, out=rows), cells - 1, out=rows)
+        np.minimum(np.maximum(cols_raw, 0, out=cols), cells - 1, out=cols)
+        # A window cell counts only if it lies inside the heatmap (clipping moved it if not).
+        valid = (rows_raw == rows)[:, :, None] & (cols_raw == cols)[:, None, :]
+        flat = rows[:, :, None] * (cells * NUM_LANDMARKS) + cols[:, None, :] * NUM_LANDMARKS
         flat += self._channel
         conf = sigmoid_scores(heatmap.reshape(-1).take(flat))
         conf *= valid
         total = conf.sum(axis=(1, 2))
-        ok = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
-        col = (conf.sum(axis=1) * cols).sum(axis=1)
-        row = (conf.sum(axis=2) * rows).sum(axis=1)
-        self._norm[ok, 0] = col[ok] / total[ok] / cells
-        self._norm[ok, 1] = row[ok] / total[ok] / cells
+        half = HEATMAP_KERNEL // 2
+        ok = valid[:, half, half] & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE)
+        ok &= total > 0
+        col = np.einsum("nij,nj->n", conf, cols)
+        row = np.einsum("nij,ni->n", conf, rows)
+        norm[ok, 0] = col[ok] / total[ok] / cells
+        norm[ok, 1] = row[ok] / total[ok] / cells
