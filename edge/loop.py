@@ -206,7 +206,15 @@ class Box:
     # ---------------------------------------------------------------- reload
 
     def _apply_reload(self, judge: StreamingJudge) -> None:
+        """`systemctl reload` shows "reloading" until this is done, whatever its outcome."""
         self._reload = False
+        sdnotify.reloading()
+        try:
+            self._reload_config(judge)
+        finally:
+            sdnotify.ready()
+
+    def _reload_config(self, judge: StreamingJudge) -> None:
         try:
             new = load_config(self.options.config_path)
         except ConfigError as exc:
@@ -272,7 +280,6 @@ class Box:
         next_timing = time.monotonic() + self.config.logging.timing_interval_s
         stalled = False
         next_poll = 0.0
-        last_frame_wall = time.monotonic()
         fps_est, prev_wall = 0.0, None
         try:
             while not self._stop:
@@ -288,14 +295,13 @@ class Box:
                     if item is None:
                         if slot.exhausted:
                             break
-                        if time.monotonic() - last_frame_wall > STALL_S and not stalled:
+                        if time.monotonic() - slot.last_frame_at > STALL_S and not stalled:
                             stalled = True
                             log.error("no frame from the camera for %.0f s", STALL_S)
                             self.feedback.error()
                         continue
                 t, frame = item
                 now = time.monotonic()
-                last_frame_wall = now
                 if stalled:
                     stalled = False
                     log.info("frames are back")
@@ -348,6 +354,7 @@ class Box:
                     self._log_timings(slot)
             else:
                 log.info("stopping on signal")
+                sdnotify.stopping()
                 return 0
             if source.live:  # a camera has no last frame: a stream that ends means it is gone
                 raise SourceError("the camera stopped delivering frames (its stream ended)")

@@ -200,3 +200,23 @@ def test_sigterm_ends_the_hold_promptly(long_set, config_file, start_box, system
     assert code == 0
     assert seconds < STOP_S
     assert amber(box) == ["ON", "OFF"]  # dark when the service stops
+
+
+def test_systemd_hears_reloads_finish_and_the_stop(long_set, config_file, start_box, systemd):
+    """`systemctl reload` waits for READY=1 after RELOADING=1, valid edit or not."""
+    box = start_box(
+        long_set, write(config_file, "[camera]\nfps = 30\n"),
+        env={"NOTIFY_SOCKET": str(systemd.path)},
+    )  # fmt: skip
+    systemd.wait_for("READY=1")
+    for text in ("[camera]\nfps = 25\n", BAD):
+        systemd.clear()
+        write(config_file, text)
+        box.send(signal.SIGHUP)
+        got = systemd.wait_for("READY=1")
+        reloading = next(i for i, m in enumerate(got) if m.startswith("RELOADING=1\n"))
+        assert any("READY=1" in m.splitlines() for m in got[reloading + 1 :])
+    systemd.clear()
+    code, _ = box.terminate()
+    assert code == 0
+    assert "STOPPING=1" in systemd.received()
