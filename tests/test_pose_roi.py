@@ -16,12 +16,26 @@ from edge.pose.roi import (
     OneEuroFilter,
     Roi,
     normalize_radians,
-    project_to_frame,
-    project_to_roi,
     roi_from_alignment,
     roi_to_frame_matrix,
     warp_roi,
 )
+
+
+def project_to_frame(points: np.ndarray, roi: Roi) -> np.ndarray:
+    """(N, 2) crop points, normalised to [0, 1] across the crop, in frame pixels: the
+    rotation written out with trigonometry, to check the warp's affine against."""
+    c, s = math.cos(roi.angle), math.sin(roi.angle)
+    u, v = points[:, 0] - 0.5, points[:, 1] - 0.5
+    return np.stack([roi.cx + (c * u - s * v) * roi.size, roi.cy + (s * u + c * v) * roi.size], 1)
+
+
+def project_to_roi(points: np.ndarray, roi: Roi) -> np.ndarray:
+    """Inverse of project_to_frame."""
+    c, s = math.cos(roi.angle), math.sin(roi.angle)
+    dx = (points[:, 0] - roi.cx) / roi.size
+    dy = (points[:, 1] - roi.cy) / roi.size
+    return np.stack([c * dx + s * dy + 0.5, -s * dx + c * dy + 0.5], axis=1)
 
 
 @pytest.mark.parametrize(
@@ -80,9 +94,13 @@ def test_crop_centre_and_corners(roi):
     np.testing.assert_allclose(
         sides[0] / roi.size, [math.cos(roi.angle), math.sin(roi.angle)], atol=1e-9
     )
-    # The affine used for the warp agrees with the projection, out_size px = 1.0.
+    # The affine used for the warp and to project landmarks agrees, out_size px = 1.0,
+    # also when written into a caller's buffer.
     m = roi_to_frame_matrix(roi, 256)
     np.testing.assert_allclose(corners * 256 @ m[:, :2].T + m[:, 2], f, atol=1e-6)
+    out = np.zeros((2, 3))
+    assert roi_to_frame_matrix(roi, 256, out) is out
+    np.testing.assert_array_equal(out, m)
 
 
 @given(

@@ -19,9 +19,10 @@ import numpy as np
 from edge.keypoints import BLAZEPOSE_TO_COCO
 from edge.models import verified_path
 from edge.pose import Pose
-from edge.pose.roi import OneEuroFilter, Roi, project_to_frame, roi_from_alignment, warp_roi
+from edge.pose.heatmap import HeatmapRefiner
+from edge.pose.roi import OneEuroFilter, Roi, roi_from_alignment, warp_roi
 from edge.pose.ssd import INPUT_SIZE as DETECTOR_SIZE
-from edge.pose.ssd import decode, sigmoid_scores, ssd_anchors, weighted_nms
+from edge.pose.ssd import decode, ssd_anchors, weighted_nms
 from edge.runtime import load_interpreter
 from edge.timing import StageTimer
 
@@ -31,6 +32,8 @@ NUM_BODY = 33
 REFINED = NUM_BODY + 2  # the body landmarks and the two that place the next ROI
 HEATMAP_KERNEL = 7
 HEATMAP_MIN_CONFIDENCE = 0.5
+# COCO-17 (x, y, score) as flat indices into the (33, 4) landmarks: one take per frame.
+COCO_FROM_LANDMARKS = BLAZEPOSE_TO_COCO[:, None] * 4 + np.array([0, 1, 3])
 MIN_DETECTION_SCORE = 0.5
 MIN_PRESENCE = 0.5
 # ROI side = 2 x |centre -> scale point| x ROI_EXPAND. 1.25 matches mediapipe's own output
@@ -70,10 +73,15 @@ class BlazePose:
         self._det_in = int(self._det.get_input_details()[0]["index"])
         self._det_boxes = _tensor_index(det_out, "Identity")
         self._det_scores = _tensor_index(det_out, "Identity_1")
-        self._lm_in = int(self._lm.get_input_details()[0]["index"])
+        # The small outputs are copied out (get_tensor); the big ones are used in place
+        # through a fresh view each frame, which must not outlive the call it is made for,
+        # or the interpreter refuses to run.
+        self._lm_input = self._lm.tensor(int(self._lm.get_input_details()[0]["index"]))
         self._lm_points = _tensor_index(lm_out, "Identity")
         self._lm_presence = _tensor_index(lm_out, "Identity_1")
-        self._lm_heatmap = _tensor_index(lm_out, "Identity_3")
+        heatmap = _tensor_index(lm_out, "Identity_3")
+        self._lm_heatmap = self._lm.tensor(heatmap)
+        _, cells, _, channels = (int(n) for n in self._lm.get_tensor(heatmap).shape)
         self.roi_expand = roi_expand
         self.min_presence = min_presence
         self.timer = StageTimer(("preprocess", "inference", "postprocess"))
@@ -82,21 +90,27 @@ class BlazePose:
         # Preallocated per-frame buffers.
         self._det_rgb = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
         self._lm_rgb = np.zeros((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
-        self._raw = np.zeros((NUM_LANDMARKS, 5), np.float32)
-        self._norm = np.zeros((NUM_LANDMARKS, 2), np.float64)
+        # The landmark model's raw output, as it lays it out, and views of its columns.
+        self._raw = np.zeros((1, NUM_LANDMARKS * 5), np.float32)
+        raw = self._raw.reshape(NUM_LANDMARKS, 5)
+        self._raw_xy = raw[:, :2]
+        self._raw_z, self._raw_visibility = raw[:NUM_BODY, 2], raw[:NUM_BODY, 3]
+        # Landmarks in crop pixels, homogeneous, so one product with the crop->frame affine
+        # (the same matrix the warp used) projects them all into the frame.
+        self._crop_xy1 = np.ones((NUM_LANDMARKS, 3), np.float64)
+        self._crop_xy = self._crop_xy1[:, :2]
+        self._matrix = np.zeros((2, 3), np.float64)
+        self._matrix_t = self._matrix.T
         self._frame_xy = np.zeros((NUM_LANDMARKS, 2), np.float64)
+        self._refine = HeatmapRefiner(
+            cells, channels, REFINED, LANDMARK_SIZE, HEATMAP_KERNEL, HEATMAP_MIN_CONFIDENCE
+        )
         self._align = np.zeros((2, 2), np.float64)
         self._align_filter = OneEuroFilter((2, 2), ROI_MIN_CUTOFF, ROI_BETA)
-        half = HEATMAP_KERNEL // 2
-        self._kernel = np.arange(-half, half + 1)
-        self._channel = np.arange(REFINED)[:, None, None]
-        self._rows = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
-        self._cols = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
-        self._rows_raw = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
-        self._cols_raw = np.zeros((REFINED, HEATMAP_KERNEL), np.intp)
         self._letterbox: tuple[int, int, np.ndarray] | None = None
         self._roi: Roi | None = None
-        self._times = np.zeros(3)
+        # This frame's seconds per stage, summed over the detector and landmark passes.
+        self._pre = self._inference = self._post = 0.0
 
     def reset(self) -> None:
         self._roi = None
@@ -110,7 +124,7 @@ class BlazePose:
     def __call__(self, rgb: np.ndarray) -> Pose:
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an RGB uint8 (H, W, 3) frame, got {rgb.dtype} {rgb.shape}")
-        self._times[:] = 0.0
+        self._pre = self._inference = self._post = 0.0
         roi = self._roi
         found = roi is not None and self._landmarks(rgb, roi)
         if not found:
@@ -120,9 +134,10 @@ class BlazePose:
             found = roi is not None and self._landmarks(rgb, roi)
         t0 = time.perf_counter()
         pose = self._pose(roi) if found and roi is not None else self._nobody()
-        self._times[2] += time.perf_counter() - t0
-        for stage, seconds in zip(self.timer.stages, self._times, strict=True):
-            self.timer.add(stage, float(seconds))
+        self._post += time.perf_counter() - t0
+        self.timer.add("preprocess", self._pre)
+        self.timer.add("inference", self._inference)
+        self.timer.add("postprocess", self._post)
         return pose
 
     def _nobody(self) -> Pose:
@@ -132,14 +147,20 @@ class BlazePose:
     def _pose(self, roi: Roi) -> Pose:
         """This frame's Pose from the decoded landmarks; sets the next frame's ROI."""
         landmarks = np.empty((NUM_BODY, 4), np.float32)
-        landmarks[:, :2] = self._frame_xy[:NUM_BODY]
-        landmarks[:, 2] = self._raw[:NUM_BODY, 2] * (roi.size / LANDMARK_SIZE)
-        landmarks[:, 3] = sigmoid_scores(self._raw[:NUM_BODY, 3])
-        np.copyto(self._align, self._frame_xy[33:35])
-        extent = float(np.abs(self._align[0] - self._align[1]).sum()) / 2
-        self._align_filter(self._align, 1.0 / max(extent, 1e-6))
-        self._roi = roi_from_alignment(self._align[0], self._align[1], self.roi_expand)
-        return Pose(landmarks[BLAZEPOSE_TO_COCO][:, [0, 1, 3]], landmarks)
+        np.copyto(landmarks[:, :2], self._frame_xy[:NUM_BODY])
+        np.multiply(self._raw_z, roi.size / LANDMARK_SIZE, out=landmarks[:, 2])
+        # Visibility = sigmoid(logit) = (tanh(logit / 2) + 1) / 2, which cannot overflow.
+        visibility = landmarks[:, 3]
+        np.multiply(self._raw_visibility, 0.5, out=visibility)
+        np.tanh(visibility, out=visibility)
+        visibility += 1.0
+        visibility *= 0.5
+        np.copyto(self._align, self._frame_xy[NUM_BODY : NUM_BODY + 2])
+        (cx, cy), (sx, sy) = self._align.tolist()
+        extent = (abs(cx - sx) + abs(cy - sy)) / 2
+        centre, scale_point = self._align_filter(self._align, 1.0 / max(extent, 1e-6)).tolist()
+        self._roi = roi_from_alignment(centre, scale_point, self.roi_expand)
+        return Pose(np.take(landmarks, COCO_FROM_LANDMARKS), landmarks)
 
     def _letterbox_matrix(self, width: int, height: int) -> np.ndarray:
         """Detector-input -> frame affine for a centred, aspect-preserving letterbox."""
@@ -184,60 +205,31 @@ class BlazePose:
             kp = kp @ m[:, :2].T + m[:, 2]
             roi = roi_from_alignment(kp[0], kp[1], self.roi_expand)
         t3 = time.perf_counter()
-        self._times += (t1 - t0, t2 - t1, t3 - t2)
+        self._pre += t1 - t0
+        self._inference += t2 - t1
+        self._post += t3 - t2
         return roi
 
     def _landmarks(self, rgb: np.ndarray, roi: Roi) -> bool:
         """Run the landmark model on `roi`; fill self._raw and self._frame_xy.
-        False when the model says no pose is present."""
+        False when the model says no pose is present.
+
+        Written as few numpy calls as it can be: right after the model has run, each call
+        costs several microseconds of cache misses whatever its size."""
         t0 = time.perf_counter()
-        warp_roi(rgb, roi, self._lm_rgb)
-        tensor = self._lm.tensor(self._lm_in)()[0]
-        np.multiply(self._lm_rgb, np.float32(1 / 255), out=tensor, casting="unsafe")
-        del tensor
+        warp_roi(rgb, roi, self._lm_rgb, matrix=self._matrix)
+        np.multiply(self._lm_rgb, np.float32(1 / 255), out=self._lm_input()[0], casting="unsafe")
         t1 = time.perf_counter()
         self._lm.invoke()
         t2 = time.perf_counter()
-        presence = float(self._lm.tensor(self._lm_presence)()[0, 0])
-        found = presence >= self.min_presence
+        found = float(self._lm.get_tensor(self._lm_presence)[0, 0]) >= self.min_presence
         if found:
-            np.copyto(self._raw, self._lm.tensor(self._lm_points)()[0].reshape(NUM_LANDMARKS, 5))
-            np.divide(self._raw[:, :2], LANDMARK_SIZE, out=self._norm)
-            heatmap = self._lm.tensor(self._lm_heatmap)()[0]
-            self._refine(heatmap)
-            del heatmap
-            project_to_frame(self._norm, roi, out=self._frame_xy)
+            np.copyto(self._raw, self._lm.get_tensor(self._lm_points))
+            np.copyto(self._crop_xy, self._raw_xy)
+            self._refine(self._lm_heatmap(), self._crop_xy[:REFINED])
+            np.matmul(self._crop_xy1, self._matrix_t, out=self._frame_xy)
         t3 = time.perf_counter()
-        self._times += (t1 - t0, t2 - t1, t3 - t2)
+        self._pre += t1 - t0
+        self._inference += t2 - t1
+        self._post += t3 - t2
         return found
-
-    def _refine(self, heatmap: np.ndarray) -> None:
-        """Move each landmark to the sigmoid-weighted centroid of its heatmap channel in a
-        7x7 window around it, when the heatmap is confident there (mediapipe's refinement;
-        it takes a cell's index, not its centre, as its position, and so do we).
-
-        Only the landmarks used downstream are refined, in as few numpy calls as possible:
-        this runs on caches the model has just evicted, where each call costs several
-        microseconds."""
-        cells = heatmap.shape[0]
-        norm = self._norm[:REFINED]
-        centre = (norm * cells).astype(np.intp)  # truncates toward zero, as in C
-        rows, cols, rows_raw, cols_raw = self._rows, self._cols, self._rows_raw, self._cols_raw
-        np.add(centre[:, 1, None], self._kernel, out=rows_raw)
-        np.add(centre[:, 0, None], self._kernel, out=cols_raw)
-        np.minimum(np.maximum(rows_raw, 0, out=rows), cells - 1, out=rows)
-        np.minimum(np.maximum(cols_raw, 0, out=cols), cells - 1, out=cols)
-        # A window cell counts only if it lies inside the heatmap (clipping moved it if not).
-        valid = (rows_raw == rows)[:, :, None] & (cols_raw == cols)[:, None, :]
-        flat = rows[:, :, None] * (cells * NUM_LANDMARKS) + cols[:, None, :] * NUM_LANDMARKS
-        flat += self._channel
-        conf = sigmoid_scores(heatmap.reshape(-1).take(flat))
-        conf *= valid
-        total = conf.sum(axis=(1, 2))
-        half = HEATMAP_KERNEL // 2
-        ok = valid[:, half, half] & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE)
-        ok &= total > 0
-        col = np.einsum("nij,nj->n", conf, cols)
-        row = np.einsum("nij,ni->n", conf, rows)
-        norm[ok, 0] = col[ok] / total[ok] / cells
-        norm[ok, 1] = row[ok] / total[ok] / cells

@@ -13,6 +13,7 @@ rotation in pixel space is exact whatever the frame's aspect ratio.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -38,7 +39,10 @@ def normalize_radians(angle: float) -> float:
 
 
 def roi_from_alignment(
-    centre: np.ndarray, scale_point: np.ndarray, expand: float, target_angle: float = TARGET_ANGLE
+    centre: Sequence[float],
+    scale_point: Sequence[float],
+    expand: float,
+    target_angle: float = TARGET_ANGLE,
 ) -> Roi:
     """The ROI centred on `centre`, twice the centre->scale distance, times `expand`.
 
@@ -52,54 +56,38 @@ def roi_from_alignment(
     return Roi(float(centre[0]), float(centre[1]), size, angle)
 
 
-def roi_to_frame_matrix(roi: Roi, out_size: int) -> np.ndarray:
-    """2x3 affine taking crop pixels (0..out_size, corner to corner) to frame pixels."""
+def roi_to_frame_matrix(roi: Roi, out_size: int, out: np.ndarray | None = None) -> np.ndarray:
+    """2x3 affine taking crop pixels (0..out_size, corner to corner) to frame pixels,
+    written into `out` when given."""
     c, s = math.cos(roi.angle), math.sin(roi.angle)
     k = roi.size / out_size
     half = roi.size / 2
+    if out is None:
+        out = np.empty((2, 3), np.float64)
     # frame = centre + R @ (crop * k - half)
-    return np.array(
-        [
-            [c * k, -s * k, roi.cx - half * (c - s)],
-            [s * k, c * k, roi.cy - half * (s + c)],
-        ],
-        dtype=np.float64,
-    )
+    out[0] = (c * k, -s * k, roi.cx - half * (c - s))
+    out[1] = (s * k, c * k, roi.cy - half * (s + c))
+    return out
 
 
 def warp_roi(
-    frame: np.ndarray, roi: Roi, out: np.ndarray, border: int = cv2.BORDER_REPLICATE
+    frame: np.ndarray,
+    roi: Roi,
+    out: np.ndarray,
+    border: int = cv2.BORDER_REPLICATE,
+    matrix: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cut `roi` out of `frame` into the preallocated square `out` (bilinear)."""
+    """Cut `roi` out of `frame` into the preallocated square `out` (bilinear). The crop ->
+    frame affine it used is left in `matrix` when given, to project model outputs back."""
     cv2.warpAffine(
         frame,
-        roi_to_frame_matrix(roi, out.shape[0]),
+        roi_to_frame_matrix(roi, out.shape[0], matrix),
         (out.shape[1], out.shape[0]),
         dst=out,
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=border,
     )
     return out
-
-
-def project_to_frame(points: np.ndarray, roi: Roi, out: np.ndarray | None = None) -> np.ndarray:
-    """Map (N, 2) crop points, normalised to [0, 1] across the crop, into frame pixels."""
-    c, s = math.cos(roi.angle), math.sin(roi.angle)
-    u = points[:, 0] - 0.5
-    v = points[:, 1] - 0.5
-    if out is None:
-        out = np.empty((points.shape[0], 2), dtype=np.float64)
-    out[:, 0] = roi.cx + (c * u - s * v) * roi.size
-    out[:, 1] = roi.cy + (s * u + c * v) * roi.size
-    return out
-
-
-def project_to_roi(points: np.ndarray, roi: Roi) -> np.ndarray:
-    """Inverse of project_to_frame: (N, 2) frame pixels to crop coordinates in [0, 1]."""
-    c, s = math.cos(roi.angle), math.sin(roi.angle)
-    dx = (points[:, 0] - roi.cx) / roi.size
-    dy = (points[:, 1] - roi.cy) / roi.size
-    return np.stack([c * dx + s * dy + 0.5, -s * dx + c * dy + 0.5], axis=1)
 
 
 class OneEuroFilter:
@@ -125,22 +113,38 @@ class OneEuroFilter:
         self._raw = np.zeros(shape)
         self._value = np.zeros(shape)
         self._speed = np.zeros(shape)
+        self._tmp = np.zeros(shape)
+        self._alpha_buf = np.zeros(shape)
         self._started = False
 
-    def _alpha(self, cutoff: float | np.ndarray) -> float | np.ndarray:
+    def _alpha(self, cutoff: float) -> float:
         return 1.0 / (1.0 + self.rate / (2 * math.pi * cutoff))
 
     def reset(self) -> None:
         self._started = False
 
     def __call__(self, values: np.ndarray, scale: float) -> np.ndarray:
-        """Filter one frame's `values` in place and return them."""
+        """Filter one frame's `values` in place and return them.
+
+        It runs once per frame right after the model, where each numpy call is slow, so
+        the maths is arranged for few calls on preallocated buffers:
+        alpha = 1 / (1 + rate / (2 pi cutoff)) = c / (c + rate) with c = 2 pi cutoff."""
         if self._started:
-            speed = (values - self._raw) * (scale * self.rate)
-            self._speed += self._alpha_d * (speed - self._speed)
-            alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self._speed))
+            tmp, alpha = self._tmp, self._alpha_buf
+            np.subtract(values, self._raw, out=tmp)
+            tmp *= scale * self.rate
+            tmp -= self._speed
+            tmp *= self._alpha_d
+            self._speed += tmp
+            np.abs(self._speed, out=alpha)
+            alpha *= 2 * math.pi * self.beta
+            alpha += 2 * math.pi * self.min_cutoff
+            np.add(alpha, self.rate, out=tmp)
+            alpha /= tmp
             self._raw[:] = values
-            values += (1.0 - alpha) * (self._value - values)
+            np.subtract(values, self._value, out=tmp)
+            tmp *= alpha
+            np.add(self._value, tmp, out=values)
         else:
             self._started = True
             self._speed[:] = 0.0
