@@ -229,14 +229,24 @@ class FakeRequest:
     def __init__(self, frame):
         self.frame = frame
 
-    def make_array(self, name):
-        return self.frame
-
     def get_metadata(self):
         return {"SensorTimestamp": time.monotonic_ns()}
 
     def release(self):
         pass
+
+
+class FakeMappedArray:
+    """picamera2's MappedArray: `.array` views the request's pixels inside `with`."""
+
+    def __init__(self, request, stream):
+        self.array = request.frame
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.array = None
 
 
 def fake_picamera2(deliver: int, then: str) -> types.ModuleType:
@@ -274,6 +284,7 @@ def fake_picamera2(deliver: int, then: str) -> types.ModuleType:
 
     module = types.ModuleType("picamera2")
     module.Picamera2 = Picamera2
+    module.MappedArray = FakeMappedArray
     return module
 
 
@@ -303,13 +314,20 @@ FAKE_MODULE = textwrap.dedent(
     import numpy as np
 
     class _Request:
-        def make_array(self, name):
-            return np.zeros((480, 640, 3), np.uint8)
-
         def get_metadata(self):
             return {"SensorTimestamp": time.monotonic_ns()}
 
         def release(self):
+            pass
+
+    class MappedArray:
+        def __init__(self, request, stream):
+            self.array = np.zeros((480, 640, 3), np.uint8)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
             pass
 
     class Picamera2:

@@ -186,17 +186,18 @@ def test_webcam_asks_for_size_and_raises_when_the_camera_stops(monkeypatch):
 
 
 class FakeRequest:
+    """A completed request: the stream's buffer as the ISP leaves it, each row followed by
+    padding (a dmabuf's stride may be wider than the pixels), here 64 junk bytes."""
+
     def __init__(self, cam, index):
         self.cam, self.index = cam, index
-
-    def make_array(self, name):
-        self.cam.calls.append(("make_array", name))
-        h, w = self.cam.config["main"]["size"][::-1]
+        w, h = cam.config["main"]["size"]
+        self.buffer = np.full((h, w * 3 + 64), 255, np.uint8)
         # picamera2's "BGR888" delivers R, G, B bytes: channel 0 is red.
-        frame = np.zeros((h, w, 3), np.uint8)
-        frame[..., 0] = 200
-        frame[0, 0, 1] = self.index
-        return frame
+        pixels = self.buffer[:, : w * 3].reshape(h, w, 3)
+        pixels[...] = 0
+        pixels[..., 0] = 200
+        pixels[0, 0, 1] = index
 
     def get_metadata(self):
         return {"SensorTimestamp": 5_000_000_000 + self.index * 33_333_333}
@@ -289,8 +290,27 @@ def install_fake_picamera2(monkeypatch, frames_before_stall: int = 0, sensor: di
         def close(self):
             calls.append(("close",))
 
+    class MappedArray:
+        """picamera2's MappedArray: inside `with`, `.array` views the request's buffer as
+        (height, width, 3), the stride padding sliced off (so not contiguous)."""
+
+        def __init__(self, request, stream):
+            self.request, self.stream = request, stream
+
+        def __enter__(self):
+            request = self.request
+            calls.append(("map", self.stream, request.index))
+            w, h = request.cam.config["main"]["size"]
+            self.array = request.buffer[:, : w * 3].reshape(h, w, 3)
+            return self
+
+        def __exit__(self, *exc):
+            calls.append(("unmap", self.request.index))
+            self.array = None
+
     module = types.ModuleType("picamera2")
     module.Picamera2 = Picamera2
+    module.MappedArray = MappedArray
     monkeypatch.setitem(sys.modules, "picamera2", module)
     return calls
 
@@ -314,8 +334,12 @@ def test_picamera_configures_640x480_rgb_at_30fps(monkeypatch):
             seen.append((round(t, 6), int(frame[0, 0, 1])))
     # Timestamps come from the sensor, relative to the first frame.
     assert seen == [(0.0, 0), (0.033333, 1), (0.066667, 2)]
-    # Each request is released after its pixels were copied out, and the wait is bounded.
-    assert [c for c in calls if c[0] == "release"] == [("release", i) for i in range(3)]
+    # Each request's buffer is mapped, copied out, unmapped, then the request released,
+    # and the wait is bounded.
+    per_frame = [c for c in calls if c[0] in ("map", "unmap", "release")]
+    assert per_frame == [
+        step for i in range(3) for step in (("map", "main", i), ("unmap", i), ("release", i))
+    ]
     waits = {c[1] for c in calls if c[0] == "capture_request"}
     assert len(waits) == 1 and 0 < waits.pop() <= 5
     assert calls[-2:] == [("stop",), ("close",)]

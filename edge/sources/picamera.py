@@ -59,7 +59,7 @@ class PiCameraSource(FrameSource):
 
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0, zoom: float = 1.0):
         try:
-            from picamera2 import Picamera2
+            from picamera2 import MappedArray, Picamera2
         except ImportError as exc:
             raise SourceError(
                 f"camera: picamera2 is not importable ({exc}); on Raspberry Pi OS install "
@@ -102,6 +102,9 @@ class PiCameraSource(FrameSource):
             raise SourceError(f"camera: cannot start the Pi camera ({exc})") from None
         self.width, self.height, self.fps = width, height, float(fps)
         self._rgb = np.empty((height, width, 3), dtype=np.uint8)
+        # A view of the request's own buffer while it is held: one copy out per frame and
+        # nothing allocated (make_array would copy into a new array, then we copy again).
+        self._mapped_array = MappedArray
         self._t0_ns: int | None = None
 
     def frames(self) -> Iterator[tuple[float, np.ndarray]]:
@@ -113,15 +116,16 @@ class PiCameraSource(FrameSource):
             if request is None:
                 raise SourceError("camera: stopped delivering frames (no capture request)")
             try:
-                frame = request.make_array("main")
                 # The sensor's own timestamp, not the time we got round to reading it.
                 ts_ns = int(request.get_metadata()["SensorTimestamp"])
-                if getattr(frame, "shape", None) != self._rgb.shape:
-                    shape = getattr(frame, "shape", type(frame).__name__)
-                    raise SourceError(
-                        f"camera: delivered {shape} frames, configured {self._rgb.shape}"
-                    )
-                np.copyto(self._rgb, frame)
+                with self._mapped_array(request, "main") as mapped:
+                    frame = mapped.array
+                    if getattr(frame, "shape", None) != self._rgb.shape:
+                        shape = getattr(frame, "shape", type(frame).__name__)
+                        raise SourceError(
+                            f"camera: delivered {shape} frames, configured {self._rgb.shape}"
+                        )
+                    np.copyto(self._rgb, frame)
             except SourceError:
                 raise
             except Exception as exc:  # a request without pixels or metadata
