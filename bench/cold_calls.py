@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import cv2
 import numpy as np
+from clips import knee_raise_frames
 
-from edge.models import REPO_ROOT, verified_path
+from edge.models import verified_path
 from edge.pose.roi import Roi, roi_from_alignment, warp_roi
 from edge.runtime import load_interpreter
-from edge.sources.video import VideoFileSource
-
-CLIP = REPO_ROOT.parent / "shared" / "footage" / "supine_knee_raise_right.mp4"
 
 
 def main() -> None:
@@ -31,11 +28,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
-    with VideoFileSource(CLIP) as source:
-        frames = [
-            cv2.resize(rgb, (640, 480), interpolation=cv2.INTER_AREA)
-            for _, (_, rgb) in zip(range(args.frames), source.frames(), strict=False)
-        ]
+    frames = knee_raise_frames(args.frames)
     model = load_interpreter(verified_path("blazepose_landmark"), args.threads)
     roi = Roi(cx=271.0, cy=362.0, size=550.0, angle=-1.30)
     small = np.zeros(10)

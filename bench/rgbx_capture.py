@@ -20,14 +20,13 @@ import time
 
 import cv2
 import numpy as np
+from clips import knee_raise_frames
 
-from edge.models import REPO_ROOT, verified_path
+from edge.models import verified_path
 from edge.pose.blazepose import LANDMARK_SIZE, BlazePose
 from edge.pose.roi import warp_roi
 from edge.runtime import load_interpreter
-from edge.sources.video import VideoFileSource
 
-CLIP = REPO_ROOT.parent / "shared" / "footage" / "supine_knee_raise_right.mp4"
 SCALE = np.float32(1 / 255)
 
 
@@ -41,11 +40,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=199)
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
-    with VideoFileSource(CLIP) as source:
-        frames = [
-            cv2.resize(rgb, (640, 480), interpolation=cv2.INTER_AREA)
-            for _, (_, rgb) in zip(range(args.frames), source.frames(), strict=False)
-        ]
+    frames = knee_raise_frames(args.frames)
     pose = BlazePose(num_threads=args.threads)  # only to follow the athlete's ROI
     model = load_interpreter(verified_path("blazepose_landmark"), args.threads)
     tensor_of = model.tensor(model.get_input_details()[0]["index"])
