@@ -33,6 +33,15 @@ def test_sigmoid_is_clipped_and_quiet():
     np.testing.assert_allclose(s, [0, 0, 0.5, 1, 1], atol=1e-40)
 
 
+def test_sigmoid_writes_into_a_given_buffer_without_overflow():
+    logits = np.array([-1e4, -3.0, 0.0, 3.0, 1e4], np.float32)
+    out = np.zeros((5, 4), np.float32)[:, 3]  # a column, as BlazePose's visibility is
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # float32 may underflow
+        result = sigmoid_scores(logits, out=out)
+    assert result is out
+    np.testing.assert_array_equal(out, sigmoid_scores(logits).astype(np.float32))
+
+
 def test_decode_one_anchor_exactly():
     anchors = ssd_anchors()
     raw = np.zeros((2254, 12), np.float32)

@@ -22,7 +22,7 @@ from edge.pose import Pose
 from edge.pose.heatmap import HeatmapRefiner
 from edge.pose.roi import OneEuroFilter, Roi, roi_from_alignment, warp_roi
 from edge.pose.ssd import INPUT_SIZE as DETECTOR_SIZE
-from edge.pose.ssd import decode, ssd_anchors, weighted_nms
+from edge.pose.ssd import decode, sigmoid_scores, ssd_anchors, weighted_nms
 from edge.runtime import load_interpreter
 from edge.timing import StageTimer
 
@@ -81,7 +81,7 @@ class BlazePose:
         self._lm_presence = _tensor_index(lm_out, "Identity_1")
         heatmap = _tensor_index(lm_out, "Identity_3")
         self._lm_heatmap = self._lm.tensor(heatmap)
-        _, cells, _, channels = (int(n) for n in self._lm.get_tensor(heatmap).shape)
+        _, cells, _, channels = (int(n) for n in self._lm_heatmap().shape)
         self.roi_expand = roi_expand
         self.min_presence = min_presence
         self.timer = StageTimer(("preprocess", "inference", "postprocess"))
@@ -149,12 +149,7 @@ class BlazePose:
         landmarks = np.empty((NUM_BODY, 4), np.float32)
         np.copyto(landmarks[:, :2], self._frame_xy[:NUM_BODY])
         np.multiply(self._raw_z, roi.size / LANDMARK_SIZE, out=landmarks[:, 2])
-        # Visibility = sigmoid(logit) = (tanh(logit / 2) + 1) / 2, which cannot overflow.
-        visibility = landmarks[:, 3]
-        np.multiply(self._raw_visibility, 0.5, out=visibility)
-        np.tanh(visibility, out=visibility)
-        visibility += 1.0
-        visibility *= 0.5
+        sigmoid_scores(self._raw_visibility, out=landmarks[:, 3])
         np.copyto(self._align, self._frame_xy[NUM_BODY : NUM_BODY + 2])
         (cx, cy), (sx, sy) = self._align.tolist()
         extent = (abs(cx - sx) + abs(cy - sy)) / 2

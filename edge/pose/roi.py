@@ -113,38 +113,22 @@ class OneEuroFilter:
         self._raw = np.zeros(shape)
         self._value = np.zeros(shape)
         self._speed = np.zeros(shape)
-        self._tmp = np.zeros(shape)
-        self._alpha_buf = np.zeros(shape)
         self._started = False
 
-    def _alpha(self, cutoff: float) -> float:
+    def _alpha(self, cutoff: float | np.ndarray) -> float | np.ndarray:
         return 1.0 / (1.0 + self.rate / (2 * math.pi * cutoff))
 
     def reset(self) -> None:
         self._started = False
 
     def __call__(self, values: np.ndarray, scale: float) -> np.ndarray:
-        """Filter one frame's `values` in place and return them.
-
-        It runs once per frame right after the model, where each numpy call is slow, so
-        the maths is arranged for few calls on preallocated buffers:
-        alpha = 1 / (1 + rate / (2 pi cutoff)) = c / (c + rate) with c = 2 pi cutoff."""
+        """Filter one frame's `values` in place and return them."""
         if self._started:
-            tmp, alpha = self._tmp, self._alpha_buf
-            np.subtract(values, self._raw, out=tmp)
-            tmp *= scale * self.rate
-            tmp -= self._speed
-            tmp *= self._alpha_d
-            self._speed += tmp
-            np.abs(self._speed, out=alpha)
-            alpha *= 2 * math.pi * self.beta
-            alpha += 2 * math.pi * self.min_cutoff
-            np.add(alpha, self.rate, out=tmp)
-            alpha /= tmp
+            speed = (values - self._raw) * (scale * self.rate)
+            self._speed += self._alpha_d * (speed - self._speed)
+            alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self._speed))
             self._raw[:] = values
-            np.subtract(values, self._value, out=tmp)
-            tmp *= alpha
-            np.add(self._value, tmp, out=values)
+            values += (1.0 - alpha) * (self._value - values)
         else:
             self._started = True
             self._speed[:] = 0.0

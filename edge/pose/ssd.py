@@ -62,15 +62,18 @@ class Detections:
         return int(self.scores.shape[0])
 
 
-def sigmoid_scores(logits: np.ndarray, clip: float = SCORE_CLIP) -> np.ndarray:
-    """Probabilities from raw logits, clipped first so exp never overflows."""
+def sigmoid_scores(
+    logits: np.ndarray, clip: float = SCORE_CLIP, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Probabilities from raw logits, clipped first so exp never overflows (it runs in
+    float64 whatever `out` is); written into `out` when given."""
     # np.minimum/np.maximum rather than np.clip: the same result without np.clip's Python
     # wrapper, which costs more than the arithmetic on these few hundred values per frame.
     z = np.maximum(np.minimum(logits, clip), -clip, dtype=np.float64)
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += 1.0
-    return np.reciprocal(z, out=z)
+    return np.reciprocal(z, out=z if out is None else out)
 
 
 def decode(
