@@ -7,7 +7,8 @@ confident there; this module does the same. It runs right after the model, on ca
 model has just evicted, where every numpy call costs several microseconds whatever its size.
 So the whole window maths is a fixed handful of calls on preallocated buffers: one gather,
 one sigmoid, one matrix product for the weighted sums and the confidence test. (A numpy
-reduction along an axis costs ten times a ufunc there, so there is none.)
+reduction along an axis is the dearest call there, see bench/cold_calls.py, so there is
+none.)
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ class HeatmapRefiner:
         self.cells = cells
         self._scale = cells / input_size
         self._centre_cell = (kernel * kernel) // 2
-        # Window offsets as (col, row) pairs, and as offsets into the flattened heatmap.
+        # Window offsets as (col, row) pairs, and per landmark as offsets into the flattened
+        # heatmap (its channel included), to add to its cell's (col, row) . stride.
         self._offsets = np.stack([dx, dy]).astype(np.intp)
-        self._flat_offsets = (dy * (cells * channels) + dx * channels).astype(np.intp)
+        flat_offsets = dy * (cells * channels) + dx * channels
+        self._channel_offsets = (np.arange(count)[:, None] + flat_offsets).astype(np.intp)
         self._stride = np.array([channels, cells * channels], np.intp)
-        self._channel_offsets = np.arange(count)[:, None] + self._flat_offsets
         # The sigmoid is computed as tanh(x/2) + 1 = 2 sigmoid(x): the factor 2 cancels in the
         # centroid, and the confidence test becomes >= 2 * min_confidence.
         self._min_peak = 2.0 * min_confidence
