@@ -99,7 +99,8 @@ def test_dates_are_reported_not_crashed():
     except ConfigError as exc:
         assert exc.errors == [
             "storage.athlete = 2024-01-01: must be a string",
-            "x: unknown key; allowed: profile, camera, model, exercise, feedback, storage, logging",
+            "x: unknown key; allowed: profile, camera, model, exercise, feedback, storage, "
+            "logging, fleet",
         ]
     else:
         raise AssertionError("dates were accepted")

@@ -11,7 +11,7 @@ from edge.config.base import Section
 from edge.config.load import config_from_toml, format_errors, parse_toml
 from edge.errors import ConfigError
 
-ALL_KEYS = "profile, camera, model, exercise, feedback, storage, logging"
+ALL_KEYS = "profile, camera, model, exercise, feedback, storage, logging, fleet"
 
 SOURCE_CHOICES = '"camera", "webcam:N" or a video or .npz file path'
 LEVELS = '"DEBUG", "INFO", "WARNING", "ERROR"'

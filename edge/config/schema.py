@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field
 from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
+from edge.config.fleet import FleetConfig
 from edge.config.validators import absolute_path, athlete_name, source_spec
 from edge.sources.base import ZOOM_MAX, ZOOM_MIN
 
@@ -61,3 +62,4 @@ class Config(Section):
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
