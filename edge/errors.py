@@ -17,6 +17,13 @@ class SourceError(HipflexError):
     """A frame source cannot be opened or stopped delivering frames."""
 
 
+class CameraError(SourceError):
+    """The Pi camera cannot be opened: picamera2 does not import, or the camera does not start.
+    Restarting does not fix that, so the systemd unit does not restart on this exit code."""
+
+    exit_code = 69  # sysexits' EX_UNAVAILABLE; in the unit's RestartPreventExitStatus
+
+
 class ConfigError(HipflexError):
     """The configuration is invalid. `errors` holds one line per problem."""
 

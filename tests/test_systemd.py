@@ -100,7 +100,7 @@ def test_unit_contract():
         "ExecStart": [f"{INSTALLED_EXEC} run --hold-on-error"],
         "ExecReload": ["/bin/kill -HUP $MAINPID"],
         "Restart": ["on-failure"],
-        "RestartPreventExitStatus": ["78"],
+        "RestartPreventExitStatus": ["78 69"],
         "User": ["hipflex"],
         "Group": ["hipflex"],
         "SupplementaryGroups": ["video gpio"],

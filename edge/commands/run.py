@@ -6,10 +6,11 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.errors import ConfigError
+from edge.errors import CameraError, ConfigError
 
 if TYPE_CHECKING:
     from edge.config.schema import Config
@@ -43,8 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--hold-on-error",
         action="store_true",
-        help="on an invalid config, keep the status light solid and wait for a fixed config "
-        "(SIGHUP) instead of exiting: what the systemd unit uses",
+        help="on an invalid config or a Pi camera that cannot be opened, keep the status light "
+        "solid and wait for a fix (SIGHUP retries) instead of exiting: what the systemd unit uses",
     )
 
 
@@ -83,10 +84,21 @@ def run(args: argparse.Namespace) -> int:
     scheduler = Scheduler(media_time=args.fast)
     factory = pin_factory(args.feedback, config.feedback, clock=scheduler.now)
     feedback = Feedback(config.feedback, factory, scheduler)
-    box = Box(options, config, feedback)
-    box.install_signal_handlers()
     try:
-        return box.run()
+        while True:
+            box = Box(options, config, feedback)
+            box.install_signal_handlers()
+            try:
+                return box.run()
+            except CameraError as exc:
+                # picamera2 broken or no camera: restarting would loop, exiting goes dark.
+                if not args.hold_on_error:
+                    raise
+                log.error("camera unavailable, not starting: %s", exc)
+                feedback.error()
+                if not _Hold().wait(f"camera unavailable: {exc}"):
+                    return 0
+                log.info("retrying the camera")
     except BaseException:
         feedback.error()
         raise
@@ -98,9 +110,6 @@ def run(args: argparse.Namespace) -> int:
 def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | None:
     """Show solid amber and wait: a service that exits on a bad config would go dark, and
     one that restarts would loop. SIGHUP retries the file; SIGTERM ends the wait."""
-    import threading
-
-    from edge import sdnotify
     from edge.config.feedback import FeedbackConfig
     from edge.config.load import load_config
     from edge.feedback import Feedback
@@ -108,36 +117,15 @@ def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | No
 
     for line in exc.errors:
         log.error("invalid config, not starting: %s", line)
-    wake = threading.Event()
-    state = {"stop": False}
-
-    def on_hup(signum, frame):
-        wake.set()
-
-    def on_term(signum, frame):
-        state["stop"] = True
-        wake.set()
-
     # Before READY=1: from then on systemd may send the reload's SIGHUP, whose default
     # action would kill us.
-    signal.signal(signal.SIGHUP, on_hup)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    hold = _Hold()
     defaults = FeedbackConfig()
     feedback = Feedback(defaults, pin_factory(args.feedback, defaults))
     feedback.error()
-    sdnotify.ready()
-    sdnotify.status(f"invalid config: {exc.errors[0]}")
-    interval = sdnotify.watchdog_interval()
     try:
-        while True:
-            wake.wait(interval / 2 if interval else None)
-            sdnotify.watchdog()
-            if state["stop"]:
-                return None
-            if not wake.is_set():
-                continue
-            wake.clear()
+        status = f"invalid config: {exc.errors[0]}"
+        while hold.wait(status):
             try:
                 config = load_config(args.config)
             except ConfigError as again:
@@ -146,5 +134,41 @@ def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | No
                 continue
             log.info("config is valid now: starting")
             return config
+        return None
     finally:
         feedback.close()
+
+
+class _Hold:
+    """Up but held: READY=1 with a status line for `systemctl status`, the watchdog fed,
+    SIGHUP (`systemctl reload`) to try again, SIGTERM or SIGINT to stop."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._stop = False
+        signal.signal(signal.SIGHUP, self._on_hup)
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+
+    def _on_hup(self, signum: int, frame: object) -> None:
+        self._wake.set()
+
+    def _on_term(self, signum: int, frame: object) -> None:
+        self._stop = True
+        self._wake.set()
+
+    def wait(self, status: str) -> bool:
+        """Wait for SIGHUP (True: try again) or SIGTERM/SIGINT (False: stop)."""
+        from edge import sdnotify
+
+        sdnotify.ready()
+        sdnotify.status(status)
+        interval = sdnotify.watchdog_interval()
+        while True:
+            self._wake.wait(interval / 2 if interval else None)
+            sdnotify.watchdog()
+            if self._stop:
+                return False
+            if self._wake.is_set():
+                self._wake.clear()
+                return True

@@ -20,13 +20,14 @@ The binned modes run at 40-56 fps (IMX708: 56), above what the pose model needs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from edge.errors import SourceError
+from edge.errors import CameraError, SourceError
 from edge.sources.base import ZOOM_MAX, ZOOM_MIN, FrameSource, SourceKind, valid_fps, valid_zoom
 
 log = logging.getLogger(__name__)
@@ -60,19 +61,17 @@ class PiCameraSource(FrameSource):
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0, zoom: float = 1.0):
         try:
             from picamera2 import MappedArray, Picamera2
-        except ImportError as exc:
-            raise SourceError(
-                f"camera: picamera2 is not importable ({exc}); on Raspberry Pi OS install "
-                "python3-picamera2 with apt and create the venv with --system-site-packages"
-            ) from None
+        except Exception as exc:  # not only ImportError: a numpy mismatch is a ValueError
+            raise CameraError(import_failure(exc)) from None
         if not valid_fps(fps):
-            raise SourceError(f"camera: frame rate {fps} is out of range")
+            raise CameraError(f"camera: frame rate {fps} is out of range")
         if not valid_zoom(zoom):
-            raise SourceError(
+            raise CameraError(
                 f"camera: zoom {zoom} is out of range (between {ZOOM_MIN:g} and {ZOOM_MAX:g})"
             )
+        self._cam: Any = None
         try:
-            self._cam: Any = Picamera2()
+            self._cam = Picamera2()
             pixels = self._cam.camera_properties.get("PixelArraySize")
             mode: dict[str, Any] = {}  # without a pixel array size, libcamera's own choice
             if pixels:
@@ -95,11 +94,16 @@ class PiCameraSource(FrameSource):
                 self._cam.set_controls({"ScalerCrop": crop})
                 log.info("camera: zoom %g crops %s", zoom, crop)
             self._cam.start()
-        except SourceError:
-            self._cam.close()
-            raise
         except Exception as exc:  # libcamera raises RuntimeError and friends
-            raise SourceError(f"camera: cannot start the Pi camera ({exc})") from None
+            self._close_quietly()
+            if isinstance(exc, SourceError):
+                raise CameraError(str(exc)) from None
+            raise CameraError(
+                f"camera: picamera2 cannot start the Pi camera ({_first_line(exc)}); check "
+                "`rpicam-hello --list-cameras` (ribbon cable, camera_auto_detect in "
+                "/boot/firmware/config.txt) and that no other program holds the camera, then "
+                "`sudo systemctl restart hipflex`"
+            ) from None
         self.width, self.height, self.fps = width, height, float(fps)
         self._rgb = np.empty((height, width, 3), dtype=np.uint8)
         # A view of the request's own buffer while it is held: one copy out per frame and
@@ -141,3 +145,44 @@ class PiCameraSource(FrameSource):
             self._cam.stop()
         finally:
             self._cam.close()
+
+    def _close_quietly(self) -> None:
+        """Release a camera that failed half-way through starting, so a retry can open it."""
+        if self._cam is None:
+            return
+        with contextlib.suppress(Exception):
+            self._cam.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    """`Type: message`, first line only: journal and status lines stay one line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def import_failure(exc: BaseException) -> str:
+    """The one line for a picamera2 that does not import: which package, and the fix.
+
+    The known case: the venv's numpy shadows apt's, and apt's python3-simplejpeg (which
+    picamera2 imports) was built against another numpy major version, so the import ends in
+    `ValueError: numpy.dtype size changed` (picamera2 issues #1088 and #1211).
+    """
+    cause = _first_line(exc)
+    if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] == "picamera2":
+        return (
+            f"camera: picamera2 is not installed ({cause}); on Raspberry Pi OS: "
+            "`sudo apt install --no-install-recommends python3-picamera2`, in a venv made with "
+            "--system-site-packages (`sudo make install` makes it so)"
+        )
+    if "numpy" in str(exc).lower():
+        return (
+            f"camera: picamera2 cannot be imported ({cause}): the venv's numpy is not the one "
+            "apt's python3-simplejpeg and python3-picamera2 were built for; reinstall with "
+            "`sudo make install`, which keeps the venv on apt's python3-numpy, then "
+            "`sudo systemctl restart hipflex`"
+        )
+    return (
+        f"camera: picamera2 cannot be imported ({cause}); reinstall it with "
+        "`sudo apt install --reinstall --no-install-recommends python3-picamera2`, then "
+        "`sudo systemctl restart hipflex`"
+    )
