@@ -11,6 +11,8 @@ short left/right label swaps, optional BlazePose landmarks, an optional "getting
 position" phase and a long loss of the athlete between sets.
 
 Each rep injects zero, one or two of the eight faults; the truth lists them per rep.
+`make_clip(seed, jitter_pct=...)` gives the harder, fully seeded adversarial clips instead
+(tests/adversarial.py; scored by tests/judge_score.py and tests/test_judge_matrix.py).
 """
 
 from __future__ import annotations
@@ -233,8 +235,17 @@ _BP = {0: ("nose", None), 11: ("shoulder", 0), 12: ("shoulder", 1), 13: ("elbow"
        30: ("heel", 1), 31: ("toe", 0), 32: ("toe", 1)}  # fmt: skip
 
 
-def make_clip(seed: int, fault_rate: float = 0.45, fps: float | None = None) -> Clip:
-    """One random clip with its truth, reproducible from `seed` (and `fps` if given)."""
+def make_clip(seed: int, fault_rate: float = 0.45, fps: float | None = None,
+              jitter_pct: float | None = None) -> Clip:  # fmt: skip
+    """One random clip with its truth, reproducible from `seed` (and `fps` if given).
+
+    With `jitter_pct` (keypoint noise, % of the image diagonal) the clip comes from the
+    adversarial generator instead (tests/adversarial.py, issue 11): every athlete, camera
+    and pose-model difficulty varies by seed. Without it, seeds keep their old clips."""
+    if jitter_pct is not None:
+        from adversarial import make_adversarial_clip
+
+        return make_adversarial_clip(seed, jitter_pct, fps or 30.0, fault_rate)
     rng = np.random.default_rng(seed)
     ch = _Channels(CHANNELS)
     reps, duration, rests = _plan(rng, ch, fault_rate)
