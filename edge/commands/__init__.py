@@ -6,6 +6,18 @@ import argparse
 from pathlib import Path
 
 FEEDBACK_BACKENDS = ("gpio", "mock", "timeline")
+# Interpreter threads, as the config's model.num_threads: 0 (or unset) is every core.
+MAX_THREADS = 16
+
+
+def check_range(option: str, value: float | None, low: float, high: float) -> None:
+    """Refuse a numeric option outside [low, high] in one line, worded like a config key's:
+    "--threads 100000: must be between 0 and 16". None (the option's "unset") passes."""
+    from edge.config.validators import number_text, range_text
+    from edge.errors import HipflexError
+
+    if value is not None and not low <= value <= high:  # NaN fails too
+        raise HipflexError(f"{option} {number_text(value)}: must be {range_text(ge=low, le=high)}")
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:

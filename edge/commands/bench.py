@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from edge.commands import MAX_THREADS, check_range
 from edge.pose import BACKENDS
 
 HELP = "time every stage of the box per frame, per model and runtime"
@@ -21,6 +22,7 @@ POSE_STAGES = ("preprocess", "inference", "postprocess")
 BOX_STAGES = ("kinematics", "judge", "feedback")
 STAGES = ("decode", *POSE_STAGES, *BOX_STAGES)
 DEFAULT_CLIP = "supine_knee_raise_right.mp4"
+MAX_BENCH_FRAMES = 10_000  # the clip is decoded into memory first: 10,000 VGA frames is 9 GB
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="640x480", help="resize frames to WxH first (default 640x480)")
     p.add_argument("--models", default=",".join(BACKENDS), help="comma-separated backends")
     p.add_argument("--runtime", action="append", help="runtime(s) to time (default: all found)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"interpreter threads, 0-{MAX_THREADS} (default 0: all cores)",
+    )
     p.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -154,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
     from edge.models import REPO_ROOT
     from edge.runtime import available_runtimes, default_threads
 
+    check_range("--threads", args.threads, 0, MAX_THREADS)
+    check_range("--frames", args.frames, 1, MAX_BENCH_FRAMES)
+    check_range("--warmup", args.warmup, 0, MAX_BENCH_FRAMES)
     size = _parse_size(args.size)
     src = Path(args.input) if args.input else REPO_ROOT.parent / "shared" / "footage" / DEFAULT_CLIP
     models = [m.strip() for m in args.models.split(",") if m.strip()]

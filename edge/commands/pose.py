@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from edge.commands import MAX_THREADS, check_range
 from edge.pose import BACKENDS, DEFAULT_BACKEND
 
 HELP = "run the pose model over a video and write the keypoints file (.npz)"
@@ -16,7 +17,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=BACKENDS, default=DEFAULT_BACKEND)
     p.add_argument("--out", required=True, help="keypoints file to write (.npz)")
     p.add_argument("--overlay", help="also write the video with the skeleton drawn (.mp4)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"interpreter threads, 0-{MAX_THREADS} (default 0: all cores)",
+    )
 
 
 class ProgressBar:
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.keypoints import save_keypoints
     from edge.track import track_video
 
+    check_range("--threads", args.threads, 0, MAX_THREADS)
     if not args.out.lower().endswith(".npz"):
         raise HipflexError(f"--out {args.out}: the keypoints file must end in .npz")
     if args.overlay and not args.overlay.lower().endswith(".mp4"):

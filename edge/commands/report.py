@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edge.commands import check_range
 from edge.commands.history import add_db_argument
 from edge.errors import HipflexError
 
 HELP = "write a session's report: one self-contained HTML file a coach can open anywhere"
+MAX_TREND = 1000  # sessions in the trend chart: about three years of daily sessions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", nargs="?", default="latest", help="session id, or latest (default)")
     p.add_argument("--out", type=Path, default=Path("report.html"), metavar="FILE")
-    p.add_argument("--trend", type=int, default=10, metavar="N", help="sessions in the trend (10)")
+    p.add_argument(
+        "--trend", type=int, default=10, metavar="N",
+        help=f"sessions in the trend, 1-{MAX_TREND} (10)",
+    )  # fmt: skip
     add_db_argument(p)
 
 
@@ -22,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.history import History
     from edge.report import build_report
 
+    check_range("--trend", args.trend, 1, MAX_TREND)
     with History(args.db, readonly=True) as history:
         if args.session == "latest":
             session_id = history.latest_id()

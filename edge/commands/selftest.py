@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from edge.commands import add_config_option, add_feedback_option
-from edge.errors import HipflexError
+from edge.commands import add_config_option, add_feedback_option, check_range
 
 HELP = "blink each LED, beep, grab a camera frame and time the model; PASS/FAIL per check"
 
 CAMERA_TIMEOUT_S = 15.0
+MAX_RUNS = 1000
 BLINKS = 3
 
 
@@ -42,8 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.runs < 1:
-        raise HipflexError(f"--runs {args.runs}: must be at least 1")
+    check_range("--runs", args.runs, 1, MAX_RUNS)
     checks: list[Check] = []
 
     def report(check: Check) -> None:
