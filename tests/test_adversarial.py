@@ -132,6 +132,16 @@ def test_athletes_and_cameras_vary_by_seed():
                for c in clips())  # fmt: skip
 
 
+def test_head_side_and_near_side_as_the_image_shows_them():
+    """The head's side is where the nose is; the near leg looks longer (perspective)."""
+    for clip in clips():
+        p = clip.clean[0]
+        assert (p[0, 0] < p[27, 0]) == clip.head_left
+        thigh = [np.linalg.norm(p[25 + leg] - p[23 + leg]) for leg in (0, 1)]
+        near = LEGS.index(clip.near_side)
+        assert thigh[near] > thigh[1 - near] * 1.03
+
+
 def test_resting_hip_flexion_reads_slightly_negative_in_the_image():
     for clip in clips()[:40]:
         if clip.variation.provisional:
