@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 FOOTAGE := ../shared/footage
 DEMO_CLIP := $(FOOTAGE)/supine_knee_raise_right.mp4
 
-.PHONY: setup models demo test lint clean
+.PHONY: setup models demo test test-arm64 lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,32 +33,52 @@ lint: setup
 test: models lint
 	$(BIN)/python -m pytest -q
 
+# The box on an emulated arm64 CPU (qemu-user-static, a Debian Bookworm arm64 root cached in
+# /var/cache/hipflex-arm64): README "The emulated arm64 check". Needs root.
+test-arm64: models
+	bash tests/arm64/run.sh
+
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
 
 # ---- `sudo make install` / `sudo make uninstall`: the service on a Raspberry Pi -------------
-# Stages only files, with no user, venv or systemctl, when DESTDIR is set:
-#   make install-files DESTDIR=/tmp/stage
+# README "Install on a Raspberry Pi". `sudo make install` adds the hipflex user, installs the
+# program (not editable) into a venv at $(PREFIX)/venv that also sees apt's packages (picamera2,
+# lgpio), with numpy pinned to apt's python3-numpy, links $(BINDIR)/hipflex, adds the installing
+# user (COACH, by default sudo's SUDO_USER) to the hipflex group, and enables the service
+# without starting it: `hipflex aim` and `hipflex selftest` come first.
+# DESTDIR stages files only: `make install-files DESTDIR=/tmp/stage` (source, unit, config,
+# model manifest). No user, venv, models, link or systemctl, so `make install` refuses DESTDIR:
+# a venv's scripts would point into the staging root.
 # `make uninstall` keeps the config and the history unless PURGE=1.
 PREFIX   ?= /opt/hipflex
+BINDIR   ?= /usr/local/bin
 UNITDIR  ?= /etc/systemd/system
 CONFDIR  ?= /etc/hipflex
 STATEDIR ?= /var/lib/hipflex
 SYSPY    ?= /usr/bin/python3
+COACH    ?= $(SUDO_USER)
 APP      := $(DESTDIR)$(PREFIX)
 HOST     := $(if $(DESTDIR),: not with DESTDIR:,)
+# daemon-reload needs a running systemd; enable works without one (an image, a chroot).
+RELOAD   := test ! -d /run/systemd/system || systemctl daemon-reload
 
-.PHONY: install install-user install-files install-venv uninstall
+.PHONY: install in-place install-user install-files install-venv uninstall
 
-install: install-user install-files install-venv
-	$(HOST) systemctl daemon-reload
-	$(HOST) systemctl enable hipflex.service
-	$(HOST) systemctl restart hipflex.service
+install: in-place install-user install-files install-venv
+	$(RELOAD)
+	systemctl enable hipflex.service
+	@echo "hipflex is installed and enabled, not started. Next: hipflex aim, hipflex selftest, then sudo systemctl start hipflex"
 
-install-user:
-	$(HOST) getent group gpio >/dev/null || groupadd --system gpio
-	$(HOST) id -u hipflex >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir $(STATEDIR) --shell /usr/sbin/nologin hipflex
-	$(HOST) usermod --append --groups video,gpio hipflex
+in-place:
+	@test -z "$(DESTDIR)" || { echo "make: install builds a user and a venv in place; DESTDIR stages files only: make install-files DESTDIR=$(DESTDIR)" >&2; exit 1; }
+
+install-user: in-place
+	getent group gpio >/dev/null || groupadd --system gpio
+	id -u hipflex >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir $(STATEDIR) --shell /usr/sbin/nologin hipflex
+	usermod --append --groups video,gpio hipflex
+	install -d -o hipflex -g hipflex -m 750 $(STATEDIR)
+	if [ -n "$(COACH)" ] && [ "$(COACH)" != root ]; then usermod --append --groups hipflex $(COACH) && echo "$(COACH) is in the hipflex group now: log in again to use hipflex history, report, export and watch without sudo"; fi
 
 install-files:
 	install -d -m 755 $(APP)/src $(APP)/models $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
@@ -66,23 +86,29 @@ install-files:
 	cp -R --parents pyproject.toml README.md hardware.md edge models/manifest.toml $(APP)/src
 	find $(APP)/src -name __pycache__ -prune -exec rm -rf {} +
 	chmod -R u=rwX,go=rX $(APP)/src
+	install -m 644 models/manifest.toml $(APP)/models/manifest.toml
 	sed 's|/opt/hipflex|$(PREFIX)|g' systemd/hipflex.service > $(DESTDIR)$(UNITDIR)/hipflex.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/hipflex.service
 	test -e $(DESTDIR)$(CONFDIR)/config.toml || install -m 644 edge/config/config.example.toml $(DESTDIR)$(CONFDIR)/config.toml
 
-# picamera2 comes from apt (python3-picamera2), hence --system-site-packages. Models already
-# in this checkout are reused; `hipflex models fetch` verifies them and downloads the rest.
-install-venv:
+# picamera2 comes from apt (python3-picamera2), hence --system-site-packages, and so does the
+# numpy it was built for: numpy is constrained to apt's exact version, which the venv then
+# takes from apt instead of installing its own. Models already in this checkout or in
+# ../shared/models are reused; `hipflex models fetch` verifies them and downloads the rest.
+install-venv: in-place
 	test -x $(APP)/venv/bin/python || $(SYSPY) -m venv --system-site-packages $(APP)/venv
 	$(APP)/venv/bin/python -m pip install -q --upgrade pip
-	$(APP)/venv/bin/python -m pip install -q -e '$(APP)/src[pi]'
+	$(SYSPY) -c 'import numpy; print("numpy==" + numpy.__version__)' > $(APP)/apt-numpy.txt 2>/dev/null || { echo "make: apt's numpy is missing: sudo apt install python3-numpy (python3-picamera2 brings it)" >&2; exit 1; }
+	$(APP)/venv/bin/python -m pip install -q --constraint $(APP)/apt-numpy.txt '$(APP)/src[pi]'
 	for f in models/*.tflite ../shared/models/*.tflite; do test -f "$$f" && install -m 644 "$$f" $(APP)/models/ || true; done
-	HIPFLEX_MODEL_DIR=$(APP)/models $(APP)/venv/bin/hipflex models fetch
+	$(APP)/venv/bin/hipflex models fetch
+	ln -sfn $(PREFIX)/venv/bin/hipflex $(BINDIR)/hipflex
 
 uninstall:
 	$(HOST) systemctl disable --now hipflex.service || true
 	rm -f $(DESTDIR)$(UNITDIR)/hipflex.service
-	$(HOST) systemctl daemon-reload
+	$(HOST) $(RELOAD)
+	test -n "$(DESTDIR)" || test "$$(readlink $(BINDIR)/hipflex)" != $(PREFIX)/venv/bin/hipflex || rm -f $(BINDIR)/hipflex
 	rm -rf $(APP)
 	$(if $(PURGE),rm -rf $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR),echo "kept $(CONFDIR) and $(STATEDIR): PURGE=1 removes them")
 	$(if $(PURGE),$(HOST) userdel hipflex || true,echo "kept the hipflex user: PURGE=1 removes it")

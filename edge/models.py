@@ -1,6 +1,7 @@
 """Find, verify and fetch model files. An unverified model is never loaded.
 
-Search order for each file: $HIPFLEX_MODEL_DIR, the repo's models/, then ../shared/models.
+Search order for each file: $HIPFLEX_MODEL_DIR, the repo's models/ (PREFIX/models once
+installed), then ../shared/models.
 Only after that does `fetch` download: MoveNet from its official URL, BlazePose from the
 mediapipe==0.10.14 wheel on PyPI (the last release that ships the .tflite files).
 """
@@ -25,7 +26,10 @@ from edge.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+_HERE = Path(__file__).resolve().parents[1]
+# A checkout keeps its models in models/. An installed box (`sudo make install`: a venv in
+# PREFIX/venv, edge in its site-packages) keeps them, with the manifest, in PREFIX/models.
+REPO_ROOT = _HERE if (_HERE / "pyproject.toml").is_file() else Path(sys.prefix).parent
 REPO_MODEL_DIR = REPO_ROOT / "models"
 MANIFEST = REPO_MODEL_DIR / "manifest.toml"
 SHARED_MODEL_DIR = REPO_ROOT.parent / "shared" / "models"

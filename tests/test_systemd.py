@@ -213,15 +213,35 @@ def test_install_plan_in_order():
         "> /etc/systemd/system/hipflex.service",
         "test -e /etc/hipflex/config.toml || install -m 644 edge/config/config.example.toml",
         "-m venv --system-site-packages /opt/hipflex/venv",
-        "pip install -q -e '/opt/hipflex/src[pi]'",
-        "HIPFLEX_MODEL_DIR=/opt/hipflex/models /opt/hipflex/venv/bin/hipflex models fetch",
+        "> /opt/hipflex/apt-numpy.txt",  # the venv keeps apt's numpy (picamera2's)
+        "pip install -q --constraint /opt/hipflex/apt-numpy.txt '/opt/hipflex/src[pi]'",
+        "/opt/hipflex/venv/bin/hipflex models fetch",
+        "ln -sfn /opt/hipflex/venv/bin/hipflex /usr/local/bin/hipflex",
         "systemctl daemon-reload",
         "systemctl enable hipflex.service",
-        "systemctl restart hipflex.service",
     ]
     at = [plan.stdout.find(step) for step in steps]
     assert all(i >= 0 for i in at), [s for s, i in zip(steps, at, strict=True) if i < 0]
     assert at == sorted(at)
+    assert "pip install -q -e" not in plan.stdout  # not an editable install
+    # Enabled, not started: `hipflex aim` and `hipflex selftest` come first (README).
+    commands = [line.split()[:2] for line in plan.stdout.splitlines()]
+    assert ["systemctl", "start"] not in commands and ["systemctl", "restart"] not in commands
+    assert "Next: hipflex aim, hipflex selftest, then sudo systemctl start hipflex" in plan.stdout
+
+
+def test_install_adds_the_installing_user_to_the_hipflex_group():
+    plan = make("-n", "install", "DESTDIR=", SUDO_USER="coach")
+    assert plan.returncode == 0, plan.stderr
+    assert "usermod --append --groups hipflex coach" in plan.stdout
+    assert "install -d -o hipflex -g hipflex -m 750 /var/lib/hipflex" in plan.stdout
+
+
+def test_install_refuses_destdir_which_stages_files_only(tmp_path):
+    result = make("install", f"DESTDIR={tmp_path}")
+    assert result.returncode != 0
+    assert f"make install-files DESTDIR={tmp_path}" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing built under the staging root
 
 
 def test_install_files_into_a_staging_root_keeps_an_edited_config(tmp_path):
@@ -234,6 +254,9 @@ def test_install_files_into_a_staging_root_keeps_an_edited_config(tmp_path):
     assert config.read_text() == (REPO / "edge/config/config.example.toml").read_text()
     src = stage / "opt/hipflex/src"
     assert (src / "edge/feedback.py").is_file() and (src / "models/manifest.toml").is_file()
+    # The installed program finds the manifest beside its models (edge/models.py).
+    assert (stage / "opt/hipflex/models/manifest.toml").is_file()
+    assert not (stage / "opt/hipflex/venv").exists()  # DESTDIR stages no venv
     assert not list(src.rglob("__pycache__"))
     # A coach's edits survive a re-install.
     config.write_text("# edited\n")
