@@ -1,0 +1,104 @@
+#!/bin/bash
+# Runs inside the emulated arm64 root (tests/arm64/run.sh), as root: README "Install on a
+# Raspberry Pi" as the coach would type it after the apt line, then the checks, one PASS or
+# FAIL line each. Outputs for the comparison with x86 go to /home/coach/work.
+set -uo pipefail
+cd /home/coach
+WORK=/home/coach/work
+APP=/opt/hipflex
+NPZ=shared/footage/reference/$CLIP.npz
+failed=0
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failed=1; }
+as_coach() { runuser -u coach -- "$@"; }  # a fresh login: group changes apply
+
+echo "arm64 root: $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"), $(python3 -V)"
+
+# ---- README: a login user with sudo (Raspberry Pi OS's first user), then `sudo make install`
+id -u coach >/dev/null 2>&1 || useradd --create-home --shell /bin/bash coach
+echo 'coach ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.d/coach
+chown -R coach: /home/coach/hipflex /home/coach/work
+t0=$SECONDS
+if as_coach bash -c 'cd ~/hipflex && sudo make install' >"$WORK/install.log" 2>&1; then
+    pass "sudo make install ($((SECONDS - t0)) s)"
+else
+    tail -30 "$WORK/install.log"
+    fail "sudo make install"
+    exit 1
+fi
+
+# ---- the install's layout
+[ "$(readlink /usr/local/bin/hipflex)" = $APP/venv/bin/hipflex ] &&
+    pass "hipflex on PATH: /usr/local/bin/hipflex -> $APP/venv/bin/hipflex" ||
+    fail "/usr/local/bin/hipflex is not the venv's hipflex"
+id -nG coach | grep -qw hipflex && pass "the installing user (coach) is in the hipflex group" ||
+    fail "coach is not in the hipflex group"
+grep -q include-system-site-packages\ =\ true $APP/venv/pyvenv.cfg &&
+    ! ls $APP/venv/lib/python3*/site-packages/__editable__* >/dev/null 2>&1 &&
+    ls -d $APP/venv/lib/python3*/site-packages/edge >/dev/null &&
+    pass "non-editable install in a --system-site-packages venv" ||
+    fail "the venv is editable or does not see apt's packages"
+state=$(systemctl is-enabled hipflex.service 2>&1)
+[ "$state" = enabled ] && pass "hipflex.service enabled (not started: no systemd runs here)" ||
+    fail "hipflex.service is $state"
+
+# ---- numpy: the venv's is apt's, and apt's numpy extensions import beside it
+apt_numpy=$(dpkg-query -W -f '${Version}' python3-numpy | sed 's/^[0-9]*://; s/-.*//')
+if out=$($APP/venv/bin/python -c '
+import numpy, pywt
+assert numpy.__file__.startswith("/usr/lib/python3/dist-packages/"), numpy.__file__
+print(numpy.__version__, numpy.__file__, "pywt", pywt.__version__)
+' 2>&1) && [ "${out%% *}" = "$apt_numpy" ]; then
+    pass "venv numpy is apt's python3-numpy $apt_numpy, and apt's numpy extension imports: $out"
+else
+    fail "numpy: apt has $apt_numpy, the venv: $out"
+fi
+# The control: a venv with its own numpy 2, as `pip install .[pi]` made it before, breaks apt's
+# numpy extensions the way it breaks simplejpeg (picamera2 issues #1088, #1211).
+if [ ! -x /var/tmp/numpy2/bin/python ]; then
+    python3 -m venv --system-site-packages /var/tmp/numpy2 &&
+        /var/tmp/numpy2/bin/pip install -q 'numpy>=2' >/dev/null 2>&1
+fi
+out=$(/var/tmp/numpy2/bin/python -c 'import pywt' 2>&1 | grep -m1 -o 'ValueError: numpy.dtype size changed.*')
+[ -n "$out" ] && pass "control: numpy 2 in a venv breaks apt's extension: $out" ||
+    fail "control: numpy 2 in a venv did not break apt's numpy extension"
+
+# ---- the checks, as the coach over SSH would run them
+if as_coach hipflex check-config /etc/hipflex/config.toml >"$WORK/check-config.log" 2>&1; then
+    pass "hipflex check-config /etc/hipflex/config.toml (the example): $(tail -1 "$WORK/check-config.log")"
+else
+    fail "hipflex check-config: $(cat "$WORK/check-config.log")"
+fi
+if as_coach env GPIOZERO_PIN_FACTORY=mock hipflex selftest --feedback mock --runs 2 \
+    --source "shared/footage/$CLIP.mp4" >"$WORK/selftest.log" 2>&1; then
+    pass "hipflex selftest on mock pins: $(tail -1 "$WORK/selftest.log")"
+else
+    fail "hipflex selftest: $(tail -5 "$WORK/selftest.log")"
+fi
+if as_coach $APP/venv/bin/python hipflex/tests/arm64/landmarks.py work/frame.npy \
+    >"$WORK/arm64_landmarks.json" 2>"$WORK/landmarks.log"; then
+    pass "landmark model on the fixed frame (compared with x86 below)"
+else
+    fail "landmark model: $(tail -3 "$WORK/landmarks.log")"
+fi
+if as_coach hipflex analyze --json "$NPZ" >"$WORK/arm64_analyze.json" 2>"$WORK/analyze.log"; then
+    pass "hipflex analyze $NPZ (compared with x86 below)"
+else
+    fail "hipflex analyze: $(tail -3 "$WORK/analyze.log")"
+fi
+
+# ---- history over SSH: one session recorded by the service's user, read by the coach
+install -d -o hipflex -g hipflex -m 750 /run/hipflex  # the unit's RuntimeDirectory
+(cd /var/lib/hipflex && runuser -u hipflex -- bash -c "umask 0027 && hipflex run \
+    --source /home/coach/$NPZ --fast --feedback mock --no-live-view" >"$WORK/run.log" 2>&1) &&
+    pass "hipflex run as the hipflex user, as the unit runs it (umask 0027)" ||
+    fail "hipflex run: $(tail -3 "$WORK/run.log")"
+for cmd in "history" "report latest --out /home/coach/work/report.html" "export --format csv"; do
+    if as_coach hipflex $cmd >"$WORK/coach.log" 2>&1; then
+        pass "hipflex $cmd as coach, no sudo"
+    else
+        fail "hipflex $cmd as coach: $(tail -1 "$WORK/coach.log")"
+    fi
+done
+exit $failed
