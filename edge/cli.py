@@ -30,6 +30,7 @@ COMMANDS = {
     "watch": "watch",
     "selftest": "selftest",
     "aim": "aim",
+    "fleet": "fleet",
 }
 
 

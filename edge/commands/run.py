@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.config.load import load_config
     from edge.cues import Scheduler
     from edge.feedback import Feedback
+    from edge.fleet.publisher import start_publisher
     from edge.loop import Box, RunOptions
     from edge.outputs import pin_factory
 
@@ -84,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     scheduler = Scheduler(media_time=args.fast)
     factory = pin_factory(args.feedback, config.feedback, clock=scheduler.now)
     feedback = Feedback(config.feedback, factory, scheduler)
+    # Fleet reporting runs in its own thread off the history database (edge.fleet).
+    publisher = start_publisher(
+        config.fleet, args.db or Path(config.storage.db_path), config.model.backend
+    )
     try:
         while True:
             box = Box(options, config, feedback)
@@ -103,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         feedback.error()
         raise
     finally:
+        if publisher is not None:
+            publisher.stop()
         feedback.close()
         scheduler.close()
 

@@ -1,0 +1,150 @@
+"""hipflex fleet collect|status|publish: the gym-wide side of fleet reporting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edge.commands import add_config_option
+
+HELP = "fleet reporting over MQTT: collect every box's sessions, show the boxes' health"
+ONLINE_WITHIN_S = 90.0  # three missed health messages (every 30 s) make a box offline
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="fleet_command", required=True, metavar="ACTION")
+    collect = sub.add_parser(
+        "collect", help="subscribe to the gym's boxes and store their sessions (a service)"
+    )
+    add_config_option(collect)
+    _db_option(collect, "fleet database (default /var/lib/hipflex/fleet.db)")
+    status = sub.add_parser("status", help="every box: last seen, online or offline, errors")
+    _db_option(status, "fleet database (default /var/lib/hipflex/fleet.db)")
+    status.add_argument("--json", action="store_true", help="one JSON object per box")
+    publish = sub.add_parser(
+        "publish",
+        help="publish this box's history in the foreground until stopped (hipflex run "
+        "already does this when fleet.enabled is true)",
+    )
+    add_config_option(publish)
+    _db_option(publish, "history database (default storage.db_path)")
+
+
+def _db_option(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--db", type=Path, metavar="PATH", help=text)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"collect": _collect, "status": _status, "publish": _publish}[args.fleet_command](args)
+
+
+def _until_signalled(stop: Any) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from edge.config.load import load_config
+    from edge.fleet.collector import Collector
+    from edge.fleet.store import DEFAULT_FLEET_DB
+
+    config = load_config(args.config)
+    collector = Collector(config.fleet, args.db or DEFAULT_FLEET_DB)
+    _until_signalled(collector.stop)
+    collector.run()
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import threading
+
+    from edge.config.load import load_config
+    from edge.errors import HipflexError
+    from edge.fleet.publisher import Publisher
+
+    config = load_config(args.config)
+    if not config.fleet.enabled:
+        raise HipflexError("fleet.enabled is false in the config: nothing is published")
+    publisher = Publisher(
+        config.fleet, args.db or Path(config.storage.db_path), model=config.model.backend
+    )
+    done = threading.Event()
+    _until_signalled(done.set)
+    publisher.start()
+    done.wait()
+    publisher.stop()
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from edge.errors import HipflexError
+    from edge.fleet.store import DEFAULT_FLEET_DB, boxes
+    from edge.history import connect
+
+    path = args.db or DEFAULT_FLEET_DB
+    conn = connect(path, readonly=True)
+    try:
+        rows = boxes(conn)
+    except Exception as exc:  # sqlite3.Error: not a fleet database
+        raise HipflexError(f"{path} is not a fleet database ({exc})") from None
+    finally:
+        conn.close()
+    now = datetime.now(UTC)
+    for row in rows:
+        row["online"] = row["state"] == "online" and _age_s(row["last_seen"], now) <= (
+            ONLINE_WITHIN_S
+        )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print(f"no box has reported to {path} yet")
+        return 0
+    _print_table(rows, now)
+    return 0
+
+
+def _age_s(utc: str, now: datetime) -> float:
+    try:
+        return (now - datetime.fromisoformat(utc)).total_seconds()
+    except ValueError:
+        return float("inf")
+
+
+def _print_table(rows: list[dict[str, Any]], now: datetime) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from edge.commands.history import local_time
+
+    table = Table(title="hipflex fleet", title_justify="left", header_style="bold")
+    for name, justify in (("box", "left"), ("last seen", "left"), ("state", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("sessions", justify="right")
+    table.add_column("status")
+    table.add_column("error")
+    for row in rows:
+        health = row["health"]
+        age = _age_s(row["last_seen"], now)
+        ago = f"{int(age // 60)} min ago" if age < 86400 else "days ago"
+        unsent = health.get("unsent_sessions")
+        status = str(health.get("status") or "-")
+        if unsent:
+            status += f", {unsent} unsent"
+        table.add_row(
+            row["box"],
+            f"{local_time(row['last_seen'])} ({ago})",
+            "online" if row["online"] else "offline",
+            str(row["sessions"]),
+            status,
+            row["error"] or health.get("error") or "-",
+        )
+    Console(width=160).print(table)
