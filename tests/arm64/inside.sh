@@ -15,12 +15,13 @@ as_coach() { runuser -u coach -- "$@"; }  # a fresh login: group changes apply
 
 echo "arm64 root: $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"), $(python3 -V)"
 
-# ---- README: a login user with sudo (Raspberry Pi OS's first user), then `sudo make install`
-id -u coach >/dev/null 2>&1 || useradd --create-home --shell /bin/bash coach
-echo 'coach ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.d/coach
+# ---- README: the login user (Raspberry Pi OS's first user) runs `sudo make install` in their
+# clone. sudo itself cannot run here (a setuid binary under qemu-user's binfmt handler keeps
+# the caller's uid), so root runs make with what sudo sets: SUDO_USER.
+id -u coach >/dev/null 2>&1 || useradd --shell /bin/bash coach
 chown -R coach: /home/coach/hipflex /home/coach/work
 t0=$SECONDS
-if as_coach bash -c 'cd ~/hipflex && sudo make install' >"$WORK/install.log" 2>&1; then
+if (cd /home/coach/hipflex && SUDO_USER=coach make install) >"$WORK/install.log" 2>&1; then
     pass "sudo make install ($((SECONDS - t0)) s)"
 else
     tail -30 "$WORK/install.log"
