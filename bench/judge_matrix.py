@@ -1,6 +1,7 @@
 """The judge on issue 11's adversarial matrix: jitter tier x frame rate, N clips per cell.
 
 Run: .venv/bin/python bench/judge_matrix.py [--clips 10] [--seed-base 0] [--workers 2]
+     [--no-swaps] [--no-dropouts] [--still-start]  (ablations: which difficulty costs what)
 Input: tests/adversarial.py clips (athletes, cameras, swaps, dropouts vary by seed), judged
 through the public contract edge.analysis.analyze_track. Prints a markdown section for
 bench/RESULTS.md. Marks per cell: rep count exact on >= 98% of clips, every fault's F1 >=
@@ -39,10 +40,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _cell(job: tuple[float, float, int, int]) -> tuple[float, float, Tally, float]:
-    tier, fps, clips, seed_base = job
+def _cell(job: tuple[float, float, int, int, dict]) -> tuple[float, float, Tally, float]:
+    tier, fps, clips, seed_base, ablate = job
     start = time.perf_counter()
-    tally = run_cell(tier, fps, clips, seed_base)
+    tally = run_cell(tier, fps, clips, seed_base, **ablate)
     return tier, fps, tally, time.perf_counter() - start
 
 
@@ -71,8 +72,16 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=10, help="clips per cell")
     ap.add_argument("--seed-base", type=int, default=0, help="shifts every cell's seeds")
     ap.add_argument("--workers", type=int, default=2, help="processes (1: no pool)")
+    ap.add_argument("--no-swaps", action="store_true", help="no left/right label swaps")
+    ap.add_argument("--no-dropouts", action="store_true", help="no joints jumping away")
+    ap.add_argument("--still-start", action="store_true", help="every clip starts at rest")
     args = ap.parse_args()
-    jobs = [(t, f, args.clips, args.seed_base) for t in TIERS for f in MATRIX_FPS]
+    ablate: dict = {"swaps": not args.no_swaps, "dropouts": not args.no_dropouts}
+    if args.still_start:
+        ablate["provisional"] = False
+    flags = "".join(f" --{k.replace('_', '-')}" for k in ("no_swaps", "no_dropouts", "still_start")
+                    if getattr(args, k))  # fmt: skip
+    jobs = [(t, f, args.clips, args.seed_base, ablate) for t in TIERS for f in MATRIX_FPS]
     start = time.perf_counter()
     if args.workers > 1:
         with Pool(args.workers) as pool:
@@ -86,7 +95,7 @@ def main() -> None:
     passed = sum(not cell_problems(tier, t) for tier, _, t, _ in cells)
     print("## Judge on the adversarial matrix (issue 11)\n")
     print(f"Command: `.venv/bin/python bench/judge_matrix.py --clips {args.clips} "
-          f"--seed-base {args.seed_base} --workers {args.workers}`  ")  # fmt: skip
+          f"--seed-base {args.seed_base} --workers {args.workers}{flags}`  ")  # fmt: skip
     print(f"Machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, numpy {np.__version__}  ")  # fmt: skip
     busy = sum(c[3] for c in cells)

@@ -73,11 +73,12 @@ class Athlete:
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Athlete:
         k = rng.uniform(0.85, 1.15)
-        return cls(k, k * rng.uniform(0.44, 0.56), k * rng.uniform(0.38, 0.47),
-                   k * rng.uniform(0.36, 0.45), k * rng.uniform(0.08, 0.11),
-                   k * rng.uniform(0.06, 0.09), k * rng.uniform(0.07, 0.15),
-                   rng.uniform(15.0, 70.0), rng.uniform(0.0, 4.0), rng.uniform(0.8, 1.2),
-                   rng.uniform(0.0, 3.0))  # fmt: skip
+        torso, thigh, shank, hip_h, shoulder_h = k * rng.uniform(
+            [0.44, 0.38, 0.36, 0.08, 0.06], [0.56, 0.47, 0.45, 0.11, 0.09])
+        # Hip travel per degree of tilt, relative to the torso, varies twofold (exercise.md).
+        radius = torso * rng.uniform(0.15, 0.30)
+        return cls(k, torso, thigh, shank, hip_h, shoulder_h, radius, rng.uniform(15.0, 70.0),
+                   rng.uniform(0.0, 4.0), rng.uniform(0.8, 1.2), rng.uniform(0.0, 3.0))  # fmt: skip
 
     @property
     def length(self) -> float:
@@ -356,8 +357,13 @@ def _swap_rows(arr: np.ndarray, sl: slice, pairs) -> None:
 
 
 def make_adversarial_clip(seed: int, jitter_pct: float = 0.3, fps: float = 30.0,
-                          fault_rate: float = 0.6) -> AdvClip:  # fmt: skip
-    """One hard clip with its truth, reproducible from (seed, jitter_pct, fps)."""
+                          fault_rate: float = 0.6, *, swaps: bool = True, dropouts: bool = True,
+                          **fixed) -> AdvClip:  # fmt: skip
+    """One hard clip with its truth, reproducible from (seed, jitter_pct, fps).
+
+    For ablations, `swaps=False` / `dropouts=False` leave those out and `fixed` pins any
+    Variation field (provisional=False, landmarks=True, athlete=..., camera=...); the seed
+    still decides the rest."""
     rng = np.random.default_rng([seed, 11])
     ch = _Channels(CHANNELS)
     athlete = Athlete.sample(rng)
@@ -367,6 +373,8 @@ def make_adversarial_clip(seed: int, jitter_pct: float = 0.3, fps: float = 30.0,
     cam = replace(cam, body_frac=min(cam.body_frac, fit))
     v = Variation(jitter_pct, float(fps), athlete, cam, bool(rng.random() < 0.5),
                   bool(rng.random() < 0.25))  # fmt: skip
+    v = replace(v, **fixed)
+    athlete, cam = v.athlete, v.camera
     reps, sets, rests, duration = _plan(rng, athlete, v.provisional, fault_rate,
                                         _FaultCycle(3 * seed), ch)  # fmt: skip
     times = np.arange(round(duration * fps)) / fps
@@ -396,20 +404,21 @@ def make_adversarial_clip(seed: int, jitter_pct: float = 0.3, fps: float = 30.0,
     lo = np.where(far, np.where(limb, 0.02, 0.32), 0.5)
     lm[:, idx, 3] = np.clip(score, lo, 1.0)
 
-    # Dropouts: a joint jumps to a wrong place with a low score for a few frames.
-    dropouts: list[Dropout] = []
+    # Dropouts: a joint jumps to a wrong place with a low score for a few frames. Dropouts, then
+    # swaps, are the last draws: leaving them out keeps the athlete, camera, plan and noise.
+    drops: list[Dropout] = []
     px_per_m = cam.body_frac * cam.width / athlete.length
-    for col, i in enumerate(idx):
+    for col, i in enumerate(idx if dropouts else ()):
         for _ in range(rng.poisson(duration * (0.06 if far[col] else 0.03))):
             s0, k = int(rng.integers(n)), int(rng.integers(1, 5))
             sl = slice(s0, min(s0 + k, n))
             jump = rng.uniform(0.15, 0.4) * athlete.length * px_per_m
             lm[sl, i, :2] += jump * _u(rng.uniform(0.0, 360.0))
             lm[sl, i, 3] = rng.uniform(0.02, 0.28)
-            dropouts.append(Dropout(s0, sl.stop - s0, int(i)))
+            drops.append(Dropout(s0, sl.stop - s0, int(i)))
 
     # Left/right label swaps, at rest, during lifts and anywhere, up to SWAP_MAX_S.
-    swaps: list[Swap] = []
+    swapped: list[Swap] = []
     at_rest = np.zeros(n, bool)
     for a_, b_ in rests:
         at_rest[math.ceil(a_ * fps) : int(b_ * fps)] = True
@@ -418,14 +427,14 @@ def make_adversarial_clip(seed: int, jitter_pct: float = 0.3, fps: float = 30.0,
     counts = [1 + rng.poisson(0.5), int(rng.random() < 0.7), rng.poisson(duration * 0.05)]
     longest = max(1, int(SWAP_MAX_S * fps + 1e-9))
     for pool, count in zip(pools, counts, strict=True):
-        for _ in range(count if pool.size else 0):
+        for _ in range(count if pool.size and swaps else 0):
             s0 = int(rng.choice(pool))
             k = min(int(rng.integers(1, longest + 1)), n - s0)
             names = tuple(SWAP_GROUPS) if rng.random() < 0.4 else tuple(
                 str(g) for g in rng.choice(list(SWAP_GROUPS), rng.integers(1, 4), replace=False))
             for name in names:
                 _swap_rows(lm, slice(s0, s0 + k), SWAP_GROUPS[name])
-            swaps.append(Swap(s0, k, names, bool(at_rest[s0])))
+            swapped.append(Swap(s0, k, names, bool(at_rest[s0])))
     for dst, src in ALIASES.items():
         lm[:, dst] = lm[:, src]
 
@@ -434,4 +443,4 @@ def make_adversarial_clip(seed: int, jitter_pct: float = 0.3, fps: float = 30.0,
     track = KeypointTrack(kp, float(fps), cam.width, cam.height, "synthetic-adversarial",
                           lm if v.landmarks else None)  # fmt: skip
     return AdvClip(track, list(reps), LEGS[cam.near], cam.head_left, v, clean.astype(np.float32),
-                   rests, swaps, dropouts, heel_lift, c)  # fmt: skip
+                   rests, swapped, drops, heel_lift, c)  # fmt: skip

@@ -99,13 +99,14 @@ def cell_seeds(tier: float, fps: float, n: int = CLIPS_PER_CELL, seed_base: int 
 
 
 def run_cell(tier: float, fps: float, n: int = CLIPS_PER_CELL, seed_base: int = 0,
-             analyze: Callable[..., dict] | None = None) -> Tally:  # fmt: skip
-    """Generate and judge one matrix cell's clips (with analyze_track unless told)."""
+             analyze: Callable[..., dict] | None = None, **ablate) -> Tally:  # fmt: skip
+    """Generate and judge one matrix cell's clips (with analyze_track unless told);
+    `ablate` goes to make_adversarial_clip (swaps=False, provisional=False, ...)."""
     if analyze is None:  # imported here: the generator's own tests must not need the judge
         from edge.analysis import analyze_track as analyze
     tally = Tally()
     for seed in cell_seeds(tier, fps, n, seed_base):
-        clip = make_adversarial_clip(seed, tier, fps)
+        clip = make_adversarial_clip(seed, tier, fps, **ablate)
         tally.add(clip.reps, analyze(clip.track)["reps"], f"seed {seed}")
     return tally
 
