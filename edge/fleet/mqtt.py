@@ -39,6 +39,7 @@ def make_client(
             "fleet: paho-mqtt is not installed (pip install 'hipflex-edge[fleet]')"
         ) from None
 
+    mqtt._socketpair_compat = _unix_socketpair
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -58,6 +59,16 @@ def make_client(
         raise HipflexError(f"fleet: cannot load the TLS files ({_reason(exc)})") from None
     client.connect_timeout = CONNECT_TIMEOUT_S
     return client
+
+
+def _unix_socketpair() -> tuple[socket.socket, socket.socket]:
+    """paho wakes its loop through a socket pair it makes from loopback TCP (for Windows);
+    a Unix pair does the same here, so the box's only AF_INET socket is the broker's and
+    the unit's IPAddressAllow lists the broker alone. tests/test_fleet_run.py checks it."""
+    pair = socket.socketpair()
+    for end in pair:
+        end.setblocking(False)
+    return pair
 
 
 def connect_error(fleet: FleetConfig, exc: BaseException) -> str:

@@ -332,10 +332,15 @@ class Publisher:
         self._client.publish(box_topic(self.fleet, HEALTH), payload, qos=1, retain=True)
 
     def _shutdown(self) -> None:
+        """Send what changed last (the session's end), then "offline"; give up after 2 s:
+        whatever is still unacked is sent at the next start."""
         client = self._client
         if client is not None and self.connected.is_set():
+            deadline = time.monotonic() + 2.0
+            self.publish_changes()
+            while self._inflight and self.connected.is_set() and time.monotonic() < deadline:
+                client.loop(timeout=0.05)
             info = client.publish(box_topic(self.fleet, HEALTH), _offline(), qos=1, retain=True)
-            deadline = time.monotonic() + 1.0
             while not info.is_published() and time.monotonic() < deadline:
                 client.loop(timeout=0.05)
             client.disconnect()
