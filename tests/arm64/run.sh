@@ -81,6 +81,9 @@ mount --bind /dev "$ROOT/dev"
 mount -t tmpfs tmpfs "$ROOT/dev/shm"
 mount -t tmpfs tmpfs "$ROOT/run"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# The host's trust store, so pip in the root reaches PyPI the way this machine does (here
+# through a proxy with its own CA); pip in a venv reads it through PIP_CERT.
+cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
 HOME_DIR=$ROOT/home/coach
 rm -rf "$HOME_DIR/hipflex" "$HOME_DIR/work"
 mkdir -p "$HOME_DIR/hipflex" "$HOME_DIR/work" "$HOME_DIR/shared"
@@ -103,6 +106,7 @@ say "x86 references written"
 set +e
 QEMU_CPU=cortex-a72 chroot "$ROOT" /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CLIP="$CLIP" /bin/bash /home/coach/hipflex/tests/arm64/inside.sh 2>&1 | tee "$CACHE/inside.log"
 inside=${PIPESTATUS[0]}
 set -e
