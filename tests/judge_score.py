@@ -29,7 +29,7 @@ class Tally:
     tp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     fp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     fn: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
-    failures: list[str] = field(default_factory=list)  # "seed N: truth L R.. found L.."
+    failures: list[str] = field(default_factory=list)  # "<clip>: truth LLRR found LLR"
 
     def add(self, truth: Sequence[TruthRep], found: Sequence[dict], label: str = "") -> None:
         """Score one clip: exact count, then fault hits per matched / missed / extra rep."""
@@ -107,7 +107,8 @@ def run_cell(tier: float, fps: float, n: int = CLIPS_PER_CELL, seed_base: int = 
     tally = Tally()
     for seed in cell_seeds(tier, fps, n, seed_base):
         clip = make_adversarial_clip(seed, tier, fps, **ablate)
-        tally.add(clip.reps, analyze(clip.track)["reps"], f"seed {seed}")
+        label = f"make_adversarial_clip({seed}, {tier}, {fps:g})"  # how to reproduce it
+        tally.add(clip.reps, analyze(clip.track)["reps"], label)
     return tally
 
 
