@@ -112,3 +112,27 @@ uninstall:
 	rm -rf $(APP)
 	$(if $(PURGE),rm -rf $(DESTDIR)$(CONFDIR) $(DESTDIR)$(STATEDIR),echo "kept $(CONFDIR) and $(STATEDIR): PURGE=1 removes them")
 	$(if $(PURGE),$(HOST) userdel hipflex || true,echo "kept the hipflex user: PURGE=1 removes it")
+
+# ---- Fleet reporting (README "Fleet") ----------------------------------------------------------
+# Only while $(CONFDIR)/config.toml has [fleet] enabled = true: paho-mqtt in the venv, and the
+# drop-in that lets hipflex.service reach the broker and nothing else (an example:
+# systemd/hipflex-fleet.conf). With fleet off the drop-in is removed: no network again.
+FLEET_DROPIN := $(DESTDIR)$(UNITDIR)/hipflex.service.d/fleet.conf
+PAHO         := paho-mqtt>=2.0,<3
+
+.PHONY: install-fleet uninstall-fleet
+install: install-fleet
+uninstall: uninstall-fleet
+
+install-fleet: install-files install-venv
+	install -d -m 755 $(dir $(FLEET_DROPIN))
+	$(APP)/venv/bin/hipflex fleet dropin --config $(CONFDIR)/config.toml > $(FLEET_DROPIN).new
+	if [ -s $(FLEET_DROPIN).new ]; then \
+		$(APP)/venv/bin/python -m pip install -q '$(PAHO)' && chmod 644 $(FLEET_DROPIN).new && \
+		mv $(FLEET_DROPIN).new $(FLEET_DROPIN) && echo "fleet on: $(FLEET_DROPIN) lets hipflex reach the broker"; \
+	else rm -f $(FLEET_DROPIN).new $(FLEET_DROPIN); fi
+	rmdir --ignore-fail-on-non-empty $(dir $(FLEET_DROPIN))
+
+uninstall-fleet:
+	rm -f $(FLEET_DROPIN)
+	test ! -d $(dir $(FLEET_DROPIN)) || rmdir --ignore-fail-on-non-empty $(dir $(FLEET_DROPIN))

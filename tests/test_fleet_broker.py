@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from fleet_broker import GYM, USERS, Broker, have_mosquitto, make_certs, wait_for
+from fleet_broker import GYM, USERS, Broker, make_certs, require_mosquitto, wait_for
 from history_data import make_analysis
 
 from edge.fleet import HEALTH, SESSION, box_topic
@@ -23,7 +23,10 @@ from edge.fleet.publisher import Publisher
 from edge.fleet.store import open_fleet_db
 from edge.history import History, analysis_events
 
-pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
+
+@pytest.fixture(autouse=True)
+def _mosquitto():
+    require_mosquitto()
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +159,10 @@ def test_box_sigkilled_with_unacked_reps_sends_them_after_restart(tmp_path, brok
     record_session(box_db, seed=4)
     box.send_signal(signal.SIGKILL)
     box.wait(10)
-    assert not (box_db.parent / "box.db.fleet.json").exists() or json.loads(
-        (box_db.parent / "box.db.fleet.json").read_text()
-    )["acked"] == {}
+    assert (
+        not (box_db.parent / "box.db.fleet.json").exists()
+        or json.loads((box_db.parent / "box.db.fleet.json").read_text())["acked"] == {}
+    )
     broker.start()
     running = Running(broker, fleet_db)
     box = subprocess.Popen([*publish, "--db", str(box_db)], cwd=REPO, stderr=subprocess.PIPE)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from fleet_broker import Broker, have_mosquitto, make_certs, wait_for
+from fleet_broker import Broker, make_certs, require_mosquitto, wait_for
 from synthetic import make_clip
 from test_fleet_broker import Running, box_reps, fleet_reps, record_session
 from test_security import NET_TABLES, socket_inodes, table_inodes
@@ -23,7 +23,10 @@ from edge.fleet.publisher import Publisher
 from edge.history import History
 from edge.keypoints import save_keypoints
 
-pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
+
+@pytest.fixture(autouse=True)
+def _mosquitto():
+    require_mosquitto()
 
 
 @pytest.fixture(scope="module")

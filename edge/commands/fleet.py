@@ -32,6 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_config_option(publish)
     _db_option(publish, "history database (default storage.db_path)")
+    dropin = sub.add_parser(
+        "dropin",
+        help="print the systemd drop-in that lets hipflex.service reach the broker; nothing "
+        "when fleet.enabled is false (sudo make install uses it)",
+    )
+    add_config_option(dropin)
 
 
 def _db_option(p: argparse.ArgumentParser, text: str) -> None:
@@ -39,7 +45,8 @@ def _db_option(p: argparse.ArgumentParser, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"collect": _collect, "status": _status, "publish": _publish}[args.fleet_command](args)
+    actions = {"collect": _collect, "status": _status, "publish": _publish, "dropin": _dropin}
+    return actions[args.fleet_command](args)
 
 
 def _until_signalled(stop: Any) -> None:
@@ -148,3 +155,37 @@ def _print_table(rows: list[dict[str, Any]], now: datetime) -> None:
             row["error"] or health.get("error") or "-",
         )
     Console(width=160).print(table)
+
+
+DROPIN = """\
+# Fleet reporting for hipflex.service: /etc/systemd/system/hipflex.service.d/fleet.conf
+# Written by `sudo make install` only while /etc/hipflex/config.toml has [fleet] enabled =
+# true (`hipflex fleet dropin` prints it), and removed by it once fleet is off again.
+# Without it the box has no network at all. With it, the service may open IPv4/IPv6
+# sockets, to the broker's addresses (resolved at install) and nowhere else: no DNS, so
+# broker_host should be an IP address or in /etc/hosts. Run make install again when the
+# broker's address changes.
+[Service]
+PrivateNetwork=no
+RestrictAddressFamilies=AF_INET AF_INET6
+"""
+
+
+def _dropin(args: argparse.Namespace) -> int:
+    import socket
+
+    from edge.config.load import load_config
+    from edge.errors import HipflexError
+
+    fleet = load_config(args.config).fleet
+    if not fleet.enabled:
+        return 0
+    try:
+        infos = socket.getaddrinfo(fleet.broker_host, fleet.broker_port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise HipflexError(
+            f"fleet: cannot resolve broker_host {fleet.broker_host!r} ({exc.strerror})"
+        ) from None
+    addresses = sorted({str(info[4][0]) for info in infos})
+    print(DROPIN + "".join(f"IPAddressAllow={a}\n" for a in addresses), end="")
+    return 0
