@@ -17,20 +17,25 @@ version i to i + 1, each step in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edge.dbfile import check_db_file
 from edge.errors import HipflexError
 from edge.events import Event
+from edge.history_spool import SpoolWriter
+from edge.spool import Spool, spool_path
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+TABLES = frozenset({"sessions", "sets", "reps", "faults", "status_periods", "series"})
 
 
 def default_db_path() -> Path:
@@ -142,6 +148,14 @@ def default_db_path() -> Path:
 def utc_text(moment: datetime) -> str:
     """One sortable UTC text form for every timestamp in the database."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_tables(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database of the right version that lacks tables (made by something else)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = sorted(TABLES - names)
+    if missing:
+        raise HipflexError(f"history database {path} lacks the tables {', '.join(missing)}")
 
 
 def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
@@ -176,25 +190,33 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with the durability
-    settings above. Read-only connections never create or migrate the file."""
+    settings above. Read-only connections never create or migrate the file. The file is
+    checked first (edge.dbfile), and the schema version before anything is written: a
+    database from a newer hipflex is not even switched to WAL."""
+    check_db_file(path, writable=not readonly, newest=SCHEMA_VERSION)
     if readonly:
-        if not path.exists():
-            raise HipflexError(f"no history database at {path} (pass --db or set HIPFLEX_DB)")
         conn = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=5.0
         )
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HipflexError(f"cannot create {path.parent}: {exc.strerror}") from None
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA journal_size_limit = 4194304")
+        # Fold the WAL into the database every 16 pages (64 KiB; about every other rep), not
+        # SQLite's 1,000: a WAL only shrinks after a checkpoint, and on a nearly full card the
+        # room it holds is what the next reps need. A checkpoint here costs a millisecond.
+        conn.execute("PRAGMA wal_autocheckpoint = 16")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.row_factory = sqlite3.Row
     return conn
 
 
-class History:
+class History(SpoolWriter):
     """The history store. The live loop calls `start_session`, then `record` for each event
     and `sample` every frame, then `end_session`; reports and the CLI use the queries.
 
@@ -214,8 +236,11 @@ class History:
     ):
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
+        self._conn: sqlite3.Connection | None = None
+        self._spool: Spool | None = None
+        starts_full = False
         try:
-            self._conn: sqlite3.Connection | None = connect(self.path, readonly)
+            self._conn = connect(self.path, readonly)
             if readonly:
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
                 if version != SCHEMA_VERSION:
@@ -224,15 +249,34 @@ class History:
                         f"reads v{SCHEMA_VERSION}; it is upgraded when `hipflex run` next starts"
                     )
             else:
+                # A corrupt file is refused before the first write, not found at the first rep.
+                problem = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+                if problem != "ok":
+                    raise HipflexError(f"history database {self.path} is corrupt ({problem})")
                 migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
-            raise HipflexError(f"cannot open history database {self.path}: {exc}") from None
+            check_tables(self._conn, self.path)
+        except (sqlite3.Error, HipflexError) as exc:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if isinstance(exc, HipflexError):
+                raise
+            if readonly or not _disk_full(exc, self.path):
+                raise HipflexError(f"history database {self.path} cannot be used: {exc}") from None
+            # Its header was checked (edge.dbfile); what it lacks is room for the WAL. Start
+            # with every event going to the spool, and open the database once there is room.
+            log.warning("history: %s is on a full disk (%s); events go to the spool until "
+                        "there is room", self.path, exc)  # fmt: skip
+            starts_full = True
         self._retry_s = retry_s
         self._clock = clock
-        self._pending: deque[tuple[str, Any]] = deque()
+        self._pending: deque[_Op] = deque()
+        self._session_row: dict[str, Any] = {}
+        self.spooled_reps = 0  # after close(): reps left in the spool for the next start
         self._max_pending = max_pending
         self._dropped = 0
         self._failing = False
+        self._spool_full = False
         self._next_retry = 0.0
         # Writer state, valid for the ops already applied to the database.
         self._session_id: int | None = None
@@ -245,6 +289,11 @@ class History:
         self._samples = np.empty((series_capacity, len(SERIES_COLUMNS)), dtype=np.float32)
         self._n_samples = 0
         self._next_sample_t = -np.inf
+        if not readonly:
+            self._open_spool()
+        if starts_full:
+            self._failing = True
+            self._next_retry = clock() + retry_s
 
     # ----------------------------------------------------------------- writing
 
@@ -279,7 +328,13 @@ class History:
             "model": model,
             "fps": fps,
         }
+        self._session_row = row
         self._submit("session", row)
+
+    @property
+    def spool_path(self) -> Path:
+        """Where events the database cannot take are kept until it can."""
+        return spool_path(self.path)
 
     @property
     def session_id(self) -> int | None:
@@ -348,14 +403,22 @@ class History:
         return not self._pending
 
     def close(self) -> None:
+        """Write what is pending; what cannot be written stays in the spool, and
+        `spooled_reps` says how many reps that is (the caller exits non-zero on it)."""
         if not self.readonly:
             self.end_session()
             if not self.flush():
-                log.warning(
-                    "history: %d events could not be written to %s and are lost",
-                    len(self._pending),
-                    self.path,
+                self._spool_pending()
+                lost = sum(1 for op in self._pending if op.kind == "rep" and not op.spooled)
+                if lost:
+                    log.error("history: %d reps could be written neither to %s nor to its spool "
+                              "and are lost", lost, self.path)  # fmt: skip
+            if self._spool is not None:
+                self.spooled_reps = sum(
+                    1 for rec in self._spool.records() if rec.get("kind") == "rep"
                 )
+                self._spool.close()
+                self._spool = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -381,25 +444,34 @@ class History:
 
     def _submit(self, kind: str, payload: Any) -> None:
         if len(self._pending) >= self._max_pending:
-            self._dropped += 1
-            if self._dropped == 1 or self._dropped % 1000 == 0:
-                log.warning("history: pending queue full, %d events dropped", self._dropped)
-            return
-        self._pending.append((kind, payload))
+            if kind != "rep":
+                self._dropped += 1
+                if self._dropped == 1 or self._dropped % 1000 == 0:
+                    log.warning("history: pending queue full, %d events dropped", self._dropped)
+                return
+            # A rep is never dropped: its spool record is what keeps it; make room in memory
+            # by forgetting the oldest op the spool already holds.
+            spooled = next((op for op in self._pending if op.spooled), None)
+            if spooled is not None:
+                self._pending.remove(spooled)
+        self._pending.append(_Op(kind, payload, self._session_row))
         self._drain()
+        if self._pending:
+            self._spool_pending()
 
     def _drain(self) -> None:
         if self._failing and self._clock() < self._next_retry:
             return
         while self._pending:
-            kind, payload = self._pending[0]
+            op = self._pending[0]
+            kind, payload = op.kind, op.payload
             # Ids learnt inside a transaction that rolls back must be forgotten with it.
             saved = (self._session_id, dict(self._set_ids), self._open_status)
             try:
                 conn = self._writable()
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    _APPLY[kind](self, conn, payload)
+                    self._apply_op(conn, kind, payload)
                     conn.execute("COMMIT")
                 except BaseException:
                     self._session_id, self._set_ids, self._open_status = saved
@@ -415,6 +487,19 @@ class History:
         if self._failing:
             self._failing = False
             log.warning("history: writes to %s resumed", self.path)
+            # Hand the outage's WAL growth back to the disk while there is room to do it.
+            with contextlib.suppress(sqlite3.Error):
+                self._writable().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._spool is not None and self._spool.used:
+            try:
+                self._replay_spool()
+            except (sqlite3.DatabaseError, OSError) as exc:
+                self._write_failed(exc)
+            else:
+                self._spool_full = False
+
+    def _apply_op(self, conn: sqlite3.Connection, kind: str, payload: Any) -> None:
+        _APPLY[kind](self, conn, payload)
 
     def _writable(self) -> sqlite3.Connection:
         """The connection, reopened after an error other than a full disk (an I/O error
@@ -433,9 +518,16 @@ class History:
             )
         self._failing = True
         self._next_retry = self._clock() + self._retry_s
-        if getattr(exc, "sqlite_errorname", "") != "SQLITE_FULL" and self._conn is not None:
+        if self._conn is None:
+            return
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_FULL":
             self._conn.close()
             self._conn = None
+            return
+        # The WAL holds many copies of the same few pages: moving them into the database and
+        # truncating it gives a full disk room back (a checkpoint that fails changes nothing).
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _apply_session(self, conn: sqlite3.Connection, row: dict) -> None:
         cur = conn.execute(
@@ -715,6 +807,17 @@ class History:
         return out
 
 
+@dataclass
+class _Op:
+    """One write waiting for the database, with the session it belongs to (by row, for the
+    spool) and whether the spool holds it yet."""
+
+    kind: str
+    payload: Any
+    session: dict[str, Any]
+    spooled: bool = False
+
+
 _APPLY: dict[str, Callable[[History, sqlite3.Connection, Any], None]] = {
     "session": History._apply_session,
     "set": History._apply_set,
@@ -767,6 +870,19 @@ def _decimate(t: np.ndarray, period: float) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     bins = np.floor((t - t[0]) / period).astype(np.int64)
     return np.flatnonzero(np.r_[True, np.diff(bins) > 0])
+
+
+def _disk_full(exc: sqlite3.Error, path: Path) -> bool:
+    """SQLite's error for a full disk, or the I/O error it gives when even the WAL index
+    cannot be made (SQLITE_IOERR_SHMSIZE) on a disk with no room left."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        return True
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return name.startswith("SQLITE_IOERR") and st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def _real(value: Any) -> float | None:

@@ -34,6 +34,7 @@ from edge.timing import StageTimer
 log = logging.getLogger("hipflex.run")
 
 LOOP_STAGES = ("capture", "pose", "kinematics", "judge", "feedback")
+EX_TEMPFAIL = 75  # sysexits: reps are spooled, not in the database yet; a restart retries
 POLL_S = 0.1  # longest wait for a frame before signals and the stall check are looked at
 STALL_S = 5.0  # no frame for this long: the camera is frozen; the watchdog takes it from here
 
@@ -72,6 +73,7 @@ class Box:
         self._good_reps = {"left": 0, "right": 0}
         self._last_faults: deque[dict[str, Any]] = deque(maxlen=5)
         self._athlete = ""
+        self._exit = 0  # non-zero once history could not take every event
 
     # ---------------------------------------------------------------- signals
 
@@ -92,21 +94,21 @@ class Box:
         opts, storage = self.options, self.config.storage
         self._athlete = opts.athlete if opts.athlete is not None else storage.athlete
         if opts.events_path is not None:
-            opts.events_path.parent.mkdir(parents=True, exist_ok=True)
-            self._events_file = opts.events_path.open("a", buffering=1, encoding="utf-8")
+            try:
+                opts.events_path.parent.mkdir(parents=True, exist_ok=True)
+                self._events_file = opts.events_path.open("a", buffering=1, encoding="utf-8")
+            except OSError as exc:
+                raise HipflexError(f"--events {opts.events_path}: {exc.strerror}") from None
         if storage.history:
             from edge.history import History
 
-            db = opts.db_path or Path(storage.db_path)
-            try:
-                self._history = History(db)
-            except HipflexError as exc:
-                log.error("history disabled for this run: %s", exc)
-            else:
-                if storage.history_max_age_days:
-                    cutoff = datetime.now(UTC) - timedelta(days=storage.history_max_age_days)
-                    self._history.forget_before(cutoff)
-                self._history.start_session(self._athlete, spec, model, source.fps)
+            # A database that cannot be used stops the run (HipflexError): history is never
+            # switched off behind the coach's back.
+            self._history = History(opts.db_path or Path(storage.db_path))
+            if storage.history_max_age_days:
+                cutoff = datetime.now(UTC) - timedelta(days=storage.history_max_age_days)
+                self._history.forget_before(cutoff)
+            self._history.start_session(self._athlete, spec, model, source.fps)
         if opts.live_view:
             from edge.livefeed import LiveFeed
 
@@ -134,6 +136,12 @@ class Box:
                 self._history.close()
             except Exception as exc:
                 self._history_failed(exc)
+            else:
+                if self._history.spooled_reps:
+                    log.error("history: %d reps are spooled in %s, not yet in the database; "
+                              "they are written when hipflex next starts with space free",
+                              self._history.spooled_reps, self._history.spool_path)  # fmt: skip
+                    self._exit = EX_TEMPFAIL
             self._history = None
         if self._live is not None:
             self._live.close()
@@ -178,6 +186,7 @@ class Box:
         log.error("history: %s: %s; history is off for the rest of this run",
                   type(exc).__name__, exc)  # fmt: skip
         self._history = None
+        self._exit = 1
 
     def _publish(self, judge: StreamingJudge, t: float, fps: float) -> None:
         live = judge.live
@@ -261,10 +270,11 @@ class Box:
                     spec, source.kind, source.width, source.height, source.fps, model,
                     ", fast" if opts.fast else "",
                 )  # fmt: skip
-                return self._frames(source)
+                code = self._frames(source)
             finally:
                 source.close()
                 self._close_sinks(self._last_t)
+            return code or self._exit
 
     def _frames(self, source: FrameSource) -> int:
         judge = StreamingJudge(source.fps, self.config.exercise)

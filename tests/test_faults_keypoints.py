@@ -53,9 +53,11 @@ def strict_json(line: str) -> dict:
     return json.loads(line, parse_constant=refuse)
 
 
-def run_box(workdir: Path, keypoints: np.ndarray, landmarks: np.ndarray | None = None):
-    """`hipflex run --fast` over the clip with these keypoints, on mock pins. Returns the
-    events, the reps in the database and the status light's pin history."""
+def run_box(
+    workdir: Path, keypoints: np.ndarray, landmarks: np.ndarray | None = None, code: int = 0
+):
+    """`hipflex run --fast` over the clip with these keypoints, on mock pins, expecting exit
+    `code`. Returns the events, the reps in the database and the status light's pin history."""
     npz, events, db = workdir / "kp.npz", workdir / "events.jsonl", workdir / "h.db"
     for path in (events, db):
         path.unlink(missing_ok=True)
@@ -65,9 +67,9 @@ def run_box(workdir: Path, keypoints: np.ndarray, landmarks: np.ndarray | None =
     )
     pins = MockFactory(pin_class=MockPWMPin)
     Device.pin_factory = pins
-    code = main(["run", "--source", str(npz), "--fast", "--no-live-view",
-                 "--db", str(db), "--events", str(events)])  # fmt: skip
-    assert code == 0
+    got = main(["run", "--source", str(npz), "--fast", "--no-live-view",
+                "--db", str(db), "--events", str(events)])  # fmt: skip
+    assert got == code
     emitted = [strict_json(line) for line in events.read_text().splitlines()]
     with History(db, readonly=True) as history:
         (session,) = history.sessions()
@@ -165,7 +167,8 @@ def test_the_loop_goes_on_when_the_store_raises(tmp_path, monkeypatch, capfd):
         original(self, event)
 
     monkeypatch.setattr(History, "record", record)
-    events, stored, _ = run_box(tmp_path, CLIP.track.keypoints)
+    # ...but the run ends non-zero: reps went unstored, which must not look like success.
+    events, stored, _ = run_box(tmp_path, CLIP.track.keypoints, code=1)
     assert len(reps(events)) == 6
     assert [as_stored(r) for r in stored] == [as_stored(r) for r in reps(events)[:2]]
     assert "history is off for the rest of this run" in capfd.readouterr().err

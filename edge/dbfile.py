@@ -1,0 +1,80 @@
+"""Is this path a history database hipflex can use? Answered before SQLite touches the file,
+so a wrong path is refused with one line naming the problem, and nothing is written to a
+file that is not ours (SQLite would otherwise create a WAL beside it, or switch its mode)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from edge.errors import HipflexError
+
+SQLITE_MAGIC = b"SQLite format 3\0"
+
+
+def check_db_file(path: Path, writable: bool, newest: int) -> None:
+    """Raise a one-line HipflexError unless `path` is a SQLite file whose schema version
+    (user_version, read from the header) is at most `newest` (or, when `writable`, a
+    missing file whose directory can be created and written)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if not writable:
+            raise HipflexError(
+                f"no history database at {path} (pass --db or set HIPFLEX_DB)"
+            ) from None
+        _check_parent(path)
+        return
+    except NotADirectoryError:
+        raise HipflexError(
+            f"history database {path}: a parent of it is a file, not a directory"
+        ) from None
+    except OSError as exc:
+        raise HipflexError(f"history database {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise HipflexError(f"history database {path} is a directory, not a database file")
+    if not stat.S_ISREG(st.st_mode):
+        raise HipflexError(f"history database {path} is not a regular file")
+    if not os.access(path, os.R_OK | (os.W_OK if writable else 0)):
+        mode = "read and write" if writable else "read"
+        raise HipflexError(
+            f"history database {path}: permission denied (this user cannot {mode} it)"
+        )
+    if writable and not os.access(path.parent, os.W_OK):
+        raise HipflexError(
+            f"history database {path}: its directory is read-only (SQLite needs to write its "
+            "journal there)"
+        )
+    if st.st_size == 0:
+        if writable:
+            return  # an empty file is a new database
+        raise HipflexError(f"history database {path} is empty (no sessions recorded yet)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError as exc:
+        raise HipflexError(f"history database {path}: {exc.strerror}") from None
+    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
+        raise HipflexError(f"history database {path} is not a SQLite database")
+    version = int.from_bytes(head[60:64], "big", signed=True)
+    if version > newest:
+        raise HipflexError(
+            f"history database {path} is schema v{version}, newer than this hipflex "
+            f"(v{newest}); upgrade hipflex"
+        )
+
+
+def _check_parent(path: Path) -> None:
+    for parent in [path.parent, *path.parent.parents]:
+        try:
+            st = os.stat(parent)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise HipflexError(f"history database {path}: {parent}: {exc.strerror}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise HipflexError(f"history database {path}: {parent} is a file, not a directory")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise HipflexError(f"history database {path}: cannot create it in {parent} (read-only)")
+        return
