@@ -13,6 +13,11 @@ from edge.errors import HipflexError
 SQLITE_MAGIC = b"SQLite format 3\0"
 
 
+class HistoryUnusable(HipflexError):
+    """`hipflex run` cannot use its history database; with --hold-on-error it waits for a
+    fix instead of exiting (edge.commands.run)."""
+
+
 def check_db_file(path: Path, writable: bool, newest: int) -> None:
     """Raise a one-line HipflexError unless `path` is a SQLite file whose schema version
     (user_version, read from the header) is at most `newest` (or, when `writable`, a

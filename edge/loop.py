@@ -100,11 +100,15 @@ class Box:
             except OSError as exc:
                 raise HipflexError(f"--events {opts.events_path}: {exc.strerror}") from None
         if storage.history:
+            from edge.dbfile import HistoryUnusable
             from edge.history import History
 
             # A database that cannot be used stops the run (HipflexError): history is never
             # switched off behind the coach's back.
-            self._history = History(opts.db_path or Path(storage.db_path))
+            try:
+                self._history = History(opts.db_path or Path(storage.db_path))
+            except HipflexError as exc:
+                raise HistoryUnusable(str(exc)) from None
             if storage.history_max_age_days:
                 cutoff = datetime.now(UTC) - timedelta(days=storage.history_max_age_days)
                 self._history.forget_before(cutoff)

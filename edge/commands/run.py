@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edge.dbfile import HistoryUnusable
 from edge.errors import CameraError, ConfigError
 
 if TYPE_CHECKING:
@@ -104,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
                 if not _Hold().wait(f"camera unavailable: {exc}"):
                     return 0
                 log.info("retrying the camera")
+            except HistoryUnusable as exc:
+                # Running without history would lose every rep; so would a restart loop.
+                if not args.hold_on_error:
+                    raise
+                log.error("history database unusable, not starting: %s", exc)
+                feedback.error()
+                if not _Hold().wait(f"history database unusable: {exc}"):
+                    return 0
+                log.info("retrying the history database")
     except BaseException:
         feedback.error()
         raise
