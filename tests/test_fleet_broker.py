@@ -122,6 +122,12 @@ def test_a_box_session_reaches_the_collector_and_the_reports(tmp_path, broker):
     row = json.loads(status)
     assert (row["box"], row["sessions"], row["online"]) == ("mat-1", 1, False)
     assert row["state"] == "offline"
+    table = subprocess.run(
+        [sys.executable, "-m", "edge", "fleet", "status", "--db", str(fleet_db)],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    ).stdout  # fmt: skip
+    line = next(line for line in table.splitlines() if "mat-1" in line)
+    assert "offline" in line and "min ago" in line
 
 
 def test_broker_killed_mid_session_and_restarted_every_rep_once(tmp_path, broker):
@@ -263,3 +269,39 @@ def test_wrong_ca_or_password_is_one_clear_line(tmp_path, broker, certs, caplog,
         assert "refused user 'mat-1'" in line and "password_file" in line
     assert publisher.unacked() == 1  # kept for when the fix arrives
     assert set(USERS) >= {"mat-1"}
+
+
+def test_a_bad_message_is_reported_and_does_not_block_the_queue(tmp_path, broker):
+    fleet_db = tmp_path / "fleet.db"
+    running = Running(broker, fleet_db)
+    box = broker.fleet("mat-1", box="mat-1")
+    client = make_client(box, "mat-1-raw", clean_session=True)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        wait_for(client.is_connected, what="mat-1 connected")
+        good = {**forged_session(), "id": 7}
+        bad = {**forged_session(), "id": 8}
+        bad["reps"][0] = {**bad["reps"][0], "leg": "middle"}  # breaks the reps table's CHECK
+        for payload in (b"not json", json.dumps(good), json.dumps(bad)):
+            client.publish(box_topic(box, SESSION), payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: "IntegrityError" in (_error(fleet_db) or ""), what="the CHECK error")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        running.stop()
+    status = subprocess.run(
+        [sys.executable, "-m", "edge", "fleet", "status", "--db", str(fleet_db), "--json"],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    ).stdout  # fmt: skip
+    row = json.loads(status)
+    assert row["sessions"] == 1
+    assert row["error"].startswith("bad session message (IntegrityError: CHECK constraint")
+
+
+def _error(db: Path) -> str | None:
+    conn = open_fleet_db(db)
+    try:
+        return conn.execute("SELECT error FROM boxes").fetchone()[0]
+    finally:
+        conn.close()

@@ -138,8 +138,9 @@ class Collector:
                 seen(self.conn, box)
             elif kind == HEALTH:
                 store_health(self.conn, box, data, retained)
-        except (ValueError, KeyError, TypeError) as exc:
-            # A payload no retry can fix: say so once, keep it visible in `fleet status`.
+        except (ValueError, KeyError, TypeError, AttributeError, sqlite3.IntegrityError) as exc:
+            # A payload no retry can fix (a CHECK it breaks included): acknowledged, so it
+            # cannot block the queue, and kept visible in `fleet status`.
             line = f"bad {kind} message ({type(exc).__name__}: {exc})"
             log.warning("fleet: box %s sent a %s", box, line)
             seen(self.conn, box, error=line)

@@ -14,6 +14,7 @@ every few seconds to a minute in this thread, nothing in the loop's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -136,9 +137,12 @@ class Publisher:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._step()
-        except Exception as exc:  # never let the fleet take the box down: say why, stop
-            log.error("fleet: publisher stopped: %s", exc, exc_info=True)
+                try:
+                    self._step()
+                except Exception as exc:  # a bug of ours: never the box's problem
+                    log.error("fleet: publisher error, retrying in 60 s: %s", exc, exc_info=True)
+                    self._close_db()
+                    self._stop.wait(60.0)
         finally:
             self._shutdown()
 
@@ -299,14 +303,16 @@ class Publisher:
     def health(self) -> dict[str, Any]:
         """What the coach's `hipflex fleet status` shows for this box."""
         latest: dict[str, Any] = {}
-        if self._conn is not None:
-            row = self._conn.execute(
-                "SELECT s.id, s.ended_at, s.fps, s.model, (SELECT status FROM status_periods p "
-                "WHERE p.session_id = s.id AND p.end_s IS NULL ORDER BY p.id DESC LIMIT 1) "
-                "FROM sessions s ORDER BY s.id DESC LIMIT 1"
-            ).fetchone()
-            if row is not None:
-                latest = {"open": row[1] is None, "fps": row[2], "model": row[3], "status": row[4]}
+        row = None
+        if self._conn is not None:  # None: no history database yet
+            with contextlib.suppress(sqlite3.Error):
+                row = self._conn.execute(
+                    "SELECT s.id, s.ended_at, s.fps, s.model, (SELECT status FROM "
+                    "status_periods p WHERE p.session_id = s.id AND p.end_s IS NULL "
+                    "ORDER BY p.id DESC LIMIT 1) FROM sessions s ORDER BY s.id DESC LIMIT 1"
+                ).fetchone()
+        if row is not None:
+            latest = {"open": row[1] is None, "fps": row[2], "model": row[3], "status": row[4]}
         try:
             free = shutil.disk_usage(self.db_path.parent).free
         except OSError:

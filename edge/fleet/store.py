@@ -147,20 +147,20 @@ def store_health(
     if retained:
         now = str(health.get("at") or "") or now
     state = str(health.get("state") or "unknown")
-    error = health.get("error")
     conn.execute(
-        "INSERT INTO boxes (box, last_seen, state, health, error) VALUES (?,?,?,?,?) "
+        "INSERT INTO boxes (box, last_seen, state, health) VALUES (?,?,?,?) "
         "ON CONFLICT (box) DO UPDATE SET last_seen = excluded.last_seen, "
-        "state = excluded.state, health = excluded.health, error = excluded.error",
-        (box, now, state, json.dumps(health), None if error is None else str(error)),
+        "state = excluded.state, health = excluded.health",
+        (box, now, state, json.dumps(health)),
     )
 
 
 def seen(conn: sqlite3.Connection, box: str, error: str | None = None) -> None:
-    """Note that a box was heard from (a session message), and any problem with it."""
+    """Note that a box's session message arrived: `error` says why it could not be stored,
+    None (stored) clears the last one. The box's own errors are in its health."""
     conn.execute(
         "INSERT INTO boxes (box, last_seen, error) VALUES (?,?,?) ON CONFLICT (box) DO UPDATE "
-        "SET last_seen = excluded.last_seen, error = coalesce(excluded.error, boxes.error)",
+        "SET last_seen = excluded.last_seen, error = excluded.error",
         (box, utc_text(datetime.now(UTC)), error),
     )
 
