@@ -19,7 +19,7 @@ from history_data import make_analysis
 from edge.fleet import HEALTH, SESSION, box_topic
 from edge.fleet.collector import Collector
 from edge.fleet.mqtt import make_client
-from edge.fleet.publisher import Publisher
+from edge.fleet.publisher import MAX_INFLIGHT, Publisher
 from edge.fleet.store import open_fleet_db
 from edge.history import History, analysis_events
 
@@ -305,3 +305,22 @@ def _error(db: Path) -> str | None:
         return conn.execute("SELECT error FROM boxes").fetchone()[0]
     finally:
         conn.close()
+
+
+def test_a_backlog_larger_than_the_in_flight_window_is_all_sent(tmp_path, broker):
+    """A box whose fleet reporting is turned on with history already recorded sends it all."""
+    fleet_db, box_db = tmp_path / "fleet.db", tmp_path / "box.db"
+    with History(box_db) as h:
+        for seed in range(3 * MAX_INFLIGHT):
+            h.import_analysis(make_analysis(seed, sets=(("left", 2),)), athlete="Ana")
+    running = Running(broker, fleet_db)
+    publisher = Publisher(broker.fleet("mat-1", box="mat-1"), box_db)
+    publisher.start()
+    try:
+        expected = box_reps(box_db)
+        wait_for(lambda: fleet_reps(fleet_db, "mat-1") == expected, what="the whole backlog")
+        wait_for(lambda: publisher.unacked() == 0, what="every ack")
+    finally:
+        publisher.stop()
+        running.stop()
+    assert len(expected) == 2 * 3 * MAX_INFLIGHT

@@ -113,6 +113,9 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._client: Any = None
         self._linked = False  # connect() done, no disconnect seen since
+        self._rescan = True  # scan the history even if it did not change
+        self._backlog = False  # sessions left unsent because MAX_INFLIGHT were in flight
+        self._data_version: int | None = None
         self._inflight: dict[int, tuple[str, str]] = {}  # mid -> (key, fingerprint)
         self._sent: dict[str, str] = {}  # key -> fingerprint in flight
         self._attempt = 0
@@ -220,10 +223,13 @@ class Publisher:
             key, fingerprint = sent
             self._sent.pop(key, None)
             self.watermark.ack(key, fingerprint)
+            if self._backlog:
+                self._backlog, self._rescan = False, True
 
     def _forget_inflight(self) -> None:
         self._inflight.clear()
         self._sent.clear()
+        self._rescan = True
 
     def _error(self, line: str) -> None:
         """Log a failure once until it changes or a connection succeeds: one clear line."""
@@ -237,27 +243,48 @@ class Publisher:
 
     def publish_changes(self) -> int:
         """Send every session whose content the broker has not acknowledged; returns how
-        many were sent. Bounded by MAX_INFLIGHT so a year of backlog goes out in steps."""
+        many were sent. Bounded by MAX_INFLIGHT so a year of backlog goes out in steps.
+        The full scan (about 6 ms for 1,000 sessions on a PC) runs only when the history
+        changed, or when something still waits to be sent: a few microseconds otherwise."""
+        if not (self._rescan or self._history_changed()):
+            return 0
+        self._rescan = False
         rows = self._fingerprints()
         if rows is None:
+            self._rescan = True
             return 0
         self.watermark.keep_only({key for key, _, _ in rows})
         sent = 0
         for key, session_id, fingerprint in rows:
             if len(self._inflight) >= MAX_INFLIGHT:
+                self._backlog = True  # the next ack rescans
                 break
             if fingerprint in (self.watermark.acked.get(key), self._sent.get(key)):
                 continue
             session = self._session(session_id)
             if session is None:
+                self._rescan = True
                 return sent
             info = self._client.publish(box_topic(self.fleet, SESSION), json.dumps(session), qos=1)
             if info.rc != 0:  # not connected any more: the reconnect resends it
+                self._rescan = True
                 return sent
             self._inflight[info.mid] = (key, fingerprint)
             self._sent[key] = fingerprint
             sent += 1
         return sent
+
+    def _history_changed(self) -> bool:
+        """Whether another connection committed to the history since the last call."""
+        try:
+            if self._conn is None:
+                return True
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return True
+        changed = version != self._data_version
+        self._data_version = version
+        return changed
 
     def unacked(self) -> int | None:
         """Sessions whose newest content the broker has not acknowledged (None: unknown)."""
@@ -293,6 +320,7 @@ class Publisher:
             return None
 
     def _close_db(self) -> None:
+        self._rescan = True
         if self._conn is not None:
             self._conn.close()
             self._conn = None
