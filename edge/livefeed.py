@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import HipflexError
+from edge.paths import socket_file
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SOCKET = Path("/run/hipflex/live.sock")
 SOCKET_GROUP = "hipflex"
 SOCKET_MODE = 0o660
-MAX_CLIENTS = 8
+MAX_CLIENTS = 64  # a coach's SSH sessions and then some; each costs one send per snapshot
+TOO_MANY = b'{"error": "too many viewers"}\n'
 
 
 def default_socket_path() -> Path:
@@ -73,11 +75,14 @@ class LiveFeed:
             _set_group(tmp)
             server.listen(MAX_CLIENTS)
             server.setblocking(False)
+            socket_file(self.path)  # only a socket is ever replaced, never a file
             os.replace(tmp, self.path)
-        except OSError as exc:
+        except (OSError, HipflexError) as exc:
             server.close()
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if isinstance(exc, HipflexError):
+                raise
             raise HipflexError(f"cannot open the live view socket {self.path}: {exc}") from None
         return server
 
@@ -115,6 +120,10 @@ class LiveFeed:
                 log.warning("live view: accept failed: %s", exc)
                 return
             if len(self._clients) >= MAX_CLIENTS:
+                # Say why, so `hipflex watch` does not report the box as stopped.
+                with contextlib.suppress(OSError):
+                    client.setblocking(False)
+                    client.send(TOO_MANY)
                 client.close()
                 continue
             client.setblocking(False)

@@ -57,13 +57,21 @@ def since_date(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.history import History
+    from edge.errors import HipflexError
+    from edge.history import History, default_db_path
+    from edge.paths import database_files, output_file
 
-    with History(args.db, readonly=True) as history:
+    db = args.db or default_db_path()
+    if args.out:
+        output_file(args.out, "--out", [("history database", f) for f in database_files(db)])
+    with History(db, readonly=True) as history:
         sessions = history.sessions(since=args.since)
     if args.out:
-        with open(args.out, "w", newline="", encoding="utf-8") as out:
-            write(sessions, args.format, out)
+        try:
+            with open(args.out, "w", newline="", encoding="utf-8") as out:
+                write(sessions, args.format, out)
+        except OSError as exc:
+            raise HipflexError(f"cannot write {args.out}: {exc.strerror}") from None
         print(f"{args.out}: {len(sessions)} sessions", file=sys.stderr)
     else:
         write(sessions, args.format, sys.stdout)
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
+    from edge.config.validators import printable
+
     if fmt == "json":
         document = {
             "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -87,7 +97,7 @@ def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
                 {
                     "session": s["id"],
                     "started_at": s["started_at"],
-                    "athlete": s["athlete"],
+                    "athlete": printable(s["athlete"]),
                     "source": s["source"],
                     "model": s["model"],
                     **{k: rep[k] for k in CSV_COLUMNS[5:15]},

@@ -56,6 +56,20 @@ class ProgressBar:
         )
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """The input is a readable file; neither output is the input, the other output or the
+    history database."""
+    from edge.history import default_db_path
+    from edge.paths import database_files, input_file, output_file
+
+    input_file(args.input, "input")
+    keep = [("input video", args.input)]
+    keep += [("history database", f) for f in database_files(default_db_path())]
+    output_file(args.out, "--out", keep)
+    if args.overlay:
+        output_file(args.overlay, "--overlay", [*keep, ("--out file", args.out)])
+
+
 def run(args: argparse.Namespace) -> int:
     from edge.errors import HipflexError
     from edge.keypoints import save_keypoints
@@ -66,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise HipflexError(f"--out {args.out}: the keypoints file must end in .npz")
     if args.overlay and not args.overlay.lower().endswith(".mp4"):
         raise HipflexError(f"--overlay {args.overlay}: the overlay video must end in .mp4")
+    check_paths(args)
     bar = ProgressBar(args.model)
     track = track_video(
         args.input,
@@ -75,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         overlay=args.overlay,
     )
     bar.finish(track.frames)
-    save_keypoints(args.out, track)
+    try:
+        save_keypoints(args.out, track)
+    except OSError as exc:
+        raise HipflexError(f"cannot write {args.out}: {exc.strerror}") from None
     seen = float((track.keypoints[:, :, 2].max(axis=1) > 0).mean())
     print(f"{args.out}: {track.frames} frames, person seen in {seen:.0%}, model {track.model}")
     if args.overlay:

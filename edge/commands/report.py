@@ -24,11 +24,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.history import History
+    from edge.history import History, default_db_path
+    from edge.paths import database_files, output_file
     from edge.report import build_report
 
     check_range("--trend", args.trend, 1, MAX_TREND)
-    with History(args.db, readonly=True) as history:
+    db = args.db or default_db_path()
+    output_file(args.out, "--out", [("history database", f) for f in database_files(db)])
+    with History(db, readonly=True) as history:
         if args.session == "latest":
             session_id = history.latest_id()
             if session_id is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge.dbfile import HistoryUnusable
-from edge.errors import CameraError, ConfigError
+from edge.errors import CameraError, ConfigError, HipflexError
 
 if TYPE_CHECKING:
     from edge.config.schema import Config
 
-from edge.commands import add_config_option, add_feedback_option
+from edge.commands import add_config_option, add_feedback_option, athlete_arg
 
 HELP = "run the box: camera, pose, reps and faults, LEDs and buzzer"
 EX_CONFIG = 78  # sysexits' "configuration error"; the unit does not restart on it
@@ -38,7 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db", type=Path, metavar="PATH", help="history database (default storage.db_path)"
     )
-    p.add_argument("--athlete", metavar="NAME", help="tag this session with an athlete's name")
+    p.add_argument(
+        "--athlete", type=athlete_arg, metavar="NAME",
+        help="tag this session with an athlete's name (at most 64 printable characters)",
+    )  # fmt: skip
     add_feedback_option(p)
     p.add_argument("--socket", type=Path, metavar="PATH", help="live view socket for hipflex watch")
     p.add_argument("--no-live-view", action="store_true", help="open no live view socket")
@@ -79,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         config = _hold_until_valid(exc, args)
         if config is None:
             return 0
+    _check_paths(args, config)
     if args.log_level is None:
         logging.getLogger().setLevel(config.logging.level)
     # A --fast file run keeps its cues in the clip's time, so each lasts as long relative
@@ -122,6 +127,30 @@ def run(args: argparse.Namespace) -> int:
             publisher.stop()
         feedback.close()
         scheduler.close()
+
+
+def _check_paths(args: argparse.Namespace, config: Config) -> None:
+    """Files named on the command line, checked before anything starts: a source file is a
+    regular file, and no output (events, socket) is an input or the history database."""
+    from edge import paths
+
+    db = args.db or Path(config.storage.db_path)
+    keep = [("history database", f) for f in paths.database_files(db)]
+    source = args.source or config.camera.source
+    if source != "camera" and not source.startswith("webcam:"):
+        if os.path.lexists(source):  # a missing file is the source's own one-line error
+            paths.input_file(source, "--source")
+        keep.append(("--source file", source))
+    if args.config is not None:
+        keep.append(("config file", args.config))
+    for name, path in keep[len(paths.database_files(db)) :]:
+        if paths.same_file(db, Path(path)):
+            raise HipflexError(f"--db {db} is the {name}; refusing to use it as the database")
+    if args.events is not None:
+        paths.output_file(args.events, "--events", keep, makes_parent=True)
+        keep.append(("--events file", args.events))
+    if args.socket is not None and not args.no_live_view:
+        paths.not_an_input(paths.socket_file(args.socket), "--socket", keep)
 
 
 def _hold_until_valid(exc: ConfigError, args: argparse.Namespace) -> Config | None:

@@ -40,8 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edge.livefeed import default_socket_path
+    from edge.paths import socket_file
 
-    path = args.socket or default_socket_path()
+    path = socket_file(args.socket or default_socket_path())
     try:
         if args.once:
             return show_once(path)
@@ -72,6 +73,9 @@ def connect(path: Path, timeout_s: float = 1.0) -> socket.socket:
             f"cannot open the live view at {path}: permission denied "
             "(add this user to the hipflex group)"
         ) from None
+    except OSError as exc:
+        sock.close()
+        raise NotRunning(f"cannot open the live view at {path}: {exc.strerror or exc}") from None
     return sock
 
 
@@ -104,7 +108,13 @@ class LineReader:
             self._buffer += chunk
             *lines, self._buffer = self._buffer.split(b"\n")
             for line in lines:
-                newest = parse_line(line) or newest
+                state = parse_line(line)
+                if state is not None and state.get("error") == "too many viewers":
+                    raise NotRunning(
+                        "hipflex is running, but too many viewers are watching; "
+                        "close one and try again"
+                    )
+                newest = state or newest
         return newest
 
 
