@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from edge import __version__
 from edge.errors import ConfigError, HipflexError
@@ -34,8 +35,16 @@ COMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem (`hipflex run --help` has the rest),
+    like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hipflex", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="hipflex", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hipflex {__version__}")
     parser.add_argument(
         "--log-level",
@@ -56,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level or "INFO")
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # here, not at exit: `hipflex history > /dev/full` is an error
+        return code
+    except BrokenPipeError:
+        # `hipflex history --json | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
         for line in exc.errors:
             print(f"hipflex: config error: {line}", file=sys.stderr)
@@ -66,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # `hipflex history --json | head`: the reader left; that is not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except OSError as exc:
+        # What the commands do not check themselves (they name their paths) is still one
+        # line. An error without a file name is the output stream's (a full disk behind a
+        # redirect): /dev/null takes its place, so the flush at exit does not fail again.
+        if exc.filename is None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print(f"hipflex: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        else:
+            print(f"hipflex: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1

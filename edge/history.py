@@ -18,6 +18,7 @@ version i to i + 1, each step in one transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -214,6 +215,19 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _reading(method: Callable) -> Callable:
+    """A damaged database found while reading is a one-line error naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise HipflexError(f"history database {self.path} cannot be read: {exc}") from None
+
+    return wrapper
 
 
 class History(SpoolWriter):
@@ -649,6 +663,7 @@ class History(SpoolWriter):
 
     # ----------------------------------------------------------------- reading
 
+    @_reading
     def sessions(
         self,
         *,
@@ -678,6 +693,7 @@ class History(SpoolWriter):
         rows = self._read().execute(sql, params).fetchall()[::-1]
         return self._expand(rows)
 
+    @_reading
     def session(self, session_id: int) -> dict[str, Any]:
         rows = self._read().execute("SELECT * FROM sessions WHERE id = ?", (session_id,))
         found = self._expand(rows.fetchall())
@@ -707,6 +723,7 @@ class History(SpoolWriter):
             log.info("history: deleted %d sessions that started before %s", n, utc_text(cutoff))
         return n
 
+    @_reading
     def latest_id(self) -> int | None:
         row = (
             self._read()
@@ -715,6 +732,7 @@ class History(SpoolWriter):
         )
         return None if row is None else row[0]
 
+    @_reading
     def series(self, session_id: int) -> np.ndarray:
         """The session's angle samples, (n, 5) float32 in SERIES_COLUMNS order, by time."""
         blobs = self._read().execute(

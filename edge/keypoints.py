@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import SourceError
+from edge.paths import input_file
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ COCO_EDGES = (
     (11, 13), (13, 15), (12, 14), (14, 16),
     (0, 5), (0, 6),
 )  # fmt: skip
+
+
+MAX_IMAGE_SIDE = 100_000  # pixels; no camera comes near, a typo or a garbage file does
 
 
 @dataclass
@@ -93,31 +97,42 @@ def save_keypoints(path: str | os.PathLike, track: KeypointTrack) -> None:
 def load_keypoints(path: str | os.PathLike) -> KeypointTrack:
     """Read and validate a keypoints file; any defect is a one-line SourceError."""
     path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    input_file(path, "keypoints file")  # a FIFO named .npz would block np.load for ever
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise SourceError(f"{path}: no such file") from None
     except Exception as exc:  # zipfile, pickle and value errors all mean "not a keypoints file"
         raise SourceError(f"{path}: not a readable keypoints .npz ({exc})") from None
     if "keypoints" not in data:
         raise SourceError(f"{path}: keypoints file has no 'keypoints' array")
-    kp = data["keypoints"]
+    kp = _numbers(path, "keypoints", data["keypoints"])
     if kp.ndim != 3 or kp.shape[1:] != (17, 3):
         raise SourceError(f"{path}: 'keypoints' must have shape (T, 17, 3), got {kp.shape}")
-    fps = float(data.get("fps", 0.0))
+    fps = _scalar(path, "fps", data.get("fps", 0.0))
     if not np.isfinite(fps) or not 1.0 <= fps <= 1000.0:
         raise SourceError(f"{path}: fps must be between 1 and 1000, got {fps}")
+    size = {}
+    for key in ("width", "height"):
+        value = _scalar(path, key, data.get(key, 0))
+        if not (np.isfinite(value) and 0 <= value <= MAX_IMAGE_SIDE and value == int(value)):
+            raise SourceError(
+                f"{path}: {key} must be a whole number 0-{MAX_IMAGE_SIDE}, got {value}"
+            )
+        size[key] = int(value)
     landmarks = data.get("landmarks")
-    if landmarks is not None and (landmarks.ndim != 3 or landmarks.shape != (kp.shape[0], 33, 4)):
-        raise SourceError(f"{path}: 'landmarks' must have shape ({kp.shape[0]}, 33, 4)")
+    if landmarks is not None:
+        landmarks = _numbers(path, "landmarks", landmarks)
+        if landmarks.ndim != 3 or landmarks.shape != (kp.shape[0], 33, 4):
+            raise SourceError(f"{path}: 'landmarks' must have shape ({kp.shape[0]}, 33, 4)")
     track = KeypointTrack(
-        keypoints=kp.astype(np.float32, copy=False),
+        keypoints=kp,
         fps=fps,
-        width=int(data.get("width", 0)),
-        height=int(data.get("height", 0)),
-        model=str(data.get("model", "unknown")),
-        landmarks=None if landmarks is None else landmarks.astype(np.float32, copy=False),
+        width=size["width"],
+        height=size["height"],
+        model=str(data.get("model", "unknown"))[:100],
+        landmarks=landmarks,
     )
     hidden = hide_implausible(track.keypoints, track.width, track.height)
     if track.landmarks is not None:
@@ -128,6 +143,25 @@ def load_keypoints(path: str | os.PathLike) -> KeypointTrack:
             "treating them as unseen", path, hidden, track.width, track.height,
         )  # fmt: skip
     return track
+
+
+def _scalar(path: Path, key: str, value: object) -> float:
+    """One number out of an npz entry, or a one-line SourceError naming what it is instead."""
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise SourceError(f"{path}: '{key}' must be one number, got an array of shape {arr.shape}")
+    if arr.dtype.kind not in "iufb":
+        raise SourceError(
+            f"{path}: '{key}' must be a number, got {arr.dtype} {arr.reshape(-1)[0]!r:.40}"
+        )
+    return float(arr.reshape(()))
+
+
+def _numbers(path: Path, key: str, value: np.ndarray) -> np.ndarray:
+    """A numeric array as float32, or a one-line SourceError."""
+    if value.dtype.kind not in "iuf":
+        raise SourceError(f"{path}: '{key}' must hold numbers, not {value.dtype}")
+    return value.astype(np.float32, copy=False)
 
 
 def hide_implausible(points: np.ndarray, width: int, height: int) -> int:

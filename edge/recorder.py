@@ -148,6 +148,20 @@ class _Clip:
     next_check: int = 0
 
 
+def confine(directory: Path) -> None:
+    """Under the service ($STATE_DIRECTORY, set by systemd's StateDirectory=), recordings
+    go nowhere but inside the state directory, wherever symlinks in `directory` lead."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if not state:
+        return
+    base, real = os.path.realpath(state), os.path.realpath(directory)
+    if os.path.commonpath([base, real]) != base:
+        raise HipflexError(
+            f"recordings: {directory} leads outside the state directory {base}; "
+            "storage.record_dir must lie inside it"
+        )
+
+
 class Recorder:
     """Keeps an annotated clip per set. The loop calls `on_event` for every event, `frame`
     after the judge on every image frame, and `close` once at the end. None of them raises
@@ -165,6 +179,7 @@ class Recorder:
         wait: bool = False,
     ):
         self.directory = Path(config.record_dir)
+        confine(self.directory)
         try:
             self.directory.mkdir(mode=0o750, parents=True, exist_ok=True)
             if not os.access(self.directory, os.W_OK | os.X_OK):

@@ -20,6 +20,17 @@ def check_range(option: str, value: float | None, low: float, high: float) -> No
         raise HipflexError(f"{option} {number_text(value)}: must be {range_text(ge=low, le=high)}")
 
 
+def athlete_arg(text: str) -> str:
+    """argparse type for --athlete: the config's name rule (edge.config.validators)."""
+    from edge.config.validators import athlete_name, printable
+
+    try:
+        return athlete_name(text)
+    except ValueError as exc:
+        shown = printable(text[:40]) + ("..." if len(text) > 40 else "")
+        raise argparse.ArgumentTypeError(f"'{shown}': an athlete name {exc}") from None
+
+
 def add_config_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",

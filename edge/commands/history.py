@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edge.commands import athlete_arg
+
 HELP = "list recorded sessions: reps per leg, good reps and faults"
 MAX_LAST = 100_000  # --all lists every session
 
@@ -15,7 +17,9 @@ MAX_LAST = 100_000  # --all lists every session
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--last", type=positive_int, default=10, metavar="N", help="newest N (10)")
     p.add_argument("--all", action="store_true", help="every session, not only the newest N")
-    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions")
+    p.add_argument(
+        "--athlete", type=athlete_arg, metavar="NAME", help="only this athlete's sessions"
+    )
     p.add_argument(
         "--json", action="store_true", help="one JSON object per session (the analyze schema)"
     )
@@ -31,13 +35,18 @@ def add_db_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_LAST = 1_000_000  # sessions: centuries of daily training, and within SQLite's integers
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    if not 1 <= value <= MAX_LAST:
+        raise argparse.ArgumentTypeError(
+            f"{text[:30]!r} is not a positive whole number (at most {MAX_LAST:,})"
+        )
     return value
 
 
@@ -80,6 +89,9 @@ def session_length(session: dict[str, Any]) -> float | None:
 def print_table(sessions: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from edge.config.validators import printable
 
     table = Table(title="hipflex sessions", title_justify="left", header_style="bold")
     table.add_column("id", justify="right")
@@ -97,7 +109,7 @@ def print_table(sessions: list[dict[str, Any]]) -> None:
         table.add_row(
             str(s["id"]),
             started,
-            s["athlete"] or "-",
+            Text(printable(s["athlete"])) if s["athlete"] else "-",
             minutes(session_length(s)),
             f"{summary['by_leg']['left']}/{summary['by_leg']['right']}",
             good,

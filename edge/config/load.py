@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import stat
 import tomllib
 import types
 import typing
@@ -43,6 +44,7 @@ ENV_VAR = "HIPFLEX_CONFIG"
 
 Origin = Literal["default", "profile", "file"]
 
+MAX_CONFIG_BYTES = 64 * 1024  # the example config is 6 KiB; /dev/zero must not be read for ever
 MAX_DEPTH = 16  # the schema needs 4 levels; deeper input is refused before any recursion
 _MAX_SHOWN = 60  # characters of a bad value echoed in a message
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -94,10 +96,18 @@ def resolve_path(path: str | Path | None = None) -> tuple[Path, bool]:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read and parse one file; warn when someone other than its owner may rewrite it."""
     try:
-        raw = path.read_bytes()
-        mode = path.stat().st_mode
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ConfigError(["not a regular file (a directory, pipe or device)"])
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        mode = st.st_mode
     except OSError as exc:
         raise ConfigError([f"cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file"])
     if mode & 0o022:
         log.warning(
             "%s is writable by group or others (mode %03o); run: chmod 644 %s",

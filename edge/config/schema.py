@@ -14,7 +14,7 @@ from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
 from edge.config.fleet import FleetConfig
-from edge.config.validators import absolute_path, athlete_name, source_spec
+from edge.config.validators import absolute_path, athlete_name, record_directory, source_spec
 from edge.sources.base import ZOOM_MAX, ZOOM_MIN
 
 ProfileName = Literal["standard", "beginner", "advanced"]
@@ -44,7 +44,7 @@ class StorageConfig(Section):
     athlete: Annotated[str, AfterValidator(athlete_name)] = ""
     history_max_age_days: int = Field(365, ge=0, le=36500)
     record: bool = False
-    record_dir: Annotated[str, AfterValidator(absolute_path)] = "/var/lib/hipflex/clips"
+    record_dir: Annotated[str, AfterValidator(record_directory)] = "/var/lib/hipflex/clips"
     record_max_mb: int = Field(2000, ge=10, le=1_000_000)
     record_max_age_days: int = Field(30, ge=1, le=3650)
 

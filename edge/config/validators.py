@@ -80,8 +80,26 @@ def absolute_path(value: str) -> str:
     return value
 
 
+def record_directory(value: str) -> str:
+    """An absolute path with no `..`: the recordings stay inside the state directory
+    (edge.recorder checks where it really leads, symlinks included)."""
+    absolute_path(value)
+    if ".." in value.split("/"):
+        raise ValueError("must not contain '..': recordings stay inside the state directory")
+    return value
+
+
 def athlete_name(value: str) -> str:
-    """A name that is safe to print in a log line and a report: printable and short."""
+    """A name that is safe to print in a log line and a report: printable and short. The one
+    rule for every name: config, `run --athlete` and `history --athlete` alike."""
     if len(value) > MAX_NAME_LENGTH or not value.isprintable():
         raise ValueError(f"must be at most {MAX_NAME_LENGTH} printable characters")
     return value.strip()
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b): a name stored before the
+    rule, or by another tool, must not drive the coach's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
