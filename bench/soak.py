@@ -189,11 +189,13 @@ def soak(minutes: float, workdir: Path, warmup_minutes: float | None = None) -> 
     def open_instrumented(spec: str, **kw: Any) -> Instrumented:
         return Instrumented(real_open(spec, **kw), warmup_frame, stamps, probes)
 
-    from gpiozero.pins.mock import MockFactory, MockPWMPin
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.outputs import BoundedMockPWMPin
 
     fds_before, threads_before = open_fds(), os_threads()
     scheduler = Scheduler(media_time=True)
-    feedback = Feedback(config.feedback, MockFactory(pin_class=MockPWMPin), scheduler)
+    feedback = Feedback(config.feedback, MockFactory(pin_class=BoundedMockPWMPin), scheduler)
     options = RunOptions(
         source=str(npz),
         fast=True,

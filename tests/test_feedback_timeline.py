@@ -108,7 +108,7 @@ def test_backends():
     cfg = FeedbackConfig()
     assert pin_factory("gpio", cfg) is None
     mock = pin_factory("mock", cfg)
-    assert isinstance(mock, MockFactory) and mock.pin_class is MockPWMPin
+    assert isinstance(mock, MockFactory) and issubclass(mock.pin_class, MockPWMPin)
     assert isinstance(pin_factory("timeline", cfg, io.StringIO()), TimelineFactory)
     with pytest.raises(ValueError, match="unknown feedback backend 'leds'; choose one of gpio"):
         pin_factory("leds", cfg)

@@ -21,6 +21,26 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from edge.config.feedback import FeedbackConfig
 
 BACKENDS = ("gpio", "mock", "timeline")
+MOCK_HISTORY = 10_000  # state changes a mock pin keeps: minutes of cues, not a day's
+
+
+class BoundedStates(list):
+    """A mock pin's state history that keeps only the newest changes (between MOCK_HISTORY
+    and twice that), so a long run on mock pins does not grow by every cue it ever gave.
+    Still a list: tests read and slice it."""
+
+    def append(self, item: object) -> None:
+        super().append(item)
+        if len(self) > 2 * MOCK_HISTORY:
+            del self[:MOCK_HISTORY]
+
+
+class BoundedMockPWMPin(MockPWMPin):
+    """gpiozero's PWM mock pin with a bounded state history (BoundedStates)."""
+
+    def clear_states(self) -> None:
+        super().clear_states()
+        self.states = BoundedStates(self.states)
 
 
 def pin_factory(
@@ -34,7 +54,7 @@ def pin_factory(
     if backend == "gpio":
         return None
     if backend == "mock":
-        return MockFactory(pin_class=MockPWMPin)
+        return MockFactory(pin_class=BoundedMockPWMPin)
     if backend == "timeline":
         from edge.outputs.timeline import TimelineFactory
 

@@ -16,9 +16,10 @@ from time import monotonic
 from typing import TextIO
 
 from gpiozero.pins import PinInfo
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from edge.config.feedback import FeedbackConfig
+from edge.outputs import BoundedMockPWMPin
 
 
 def pin_roles(config: FeedbackConfig) -> dict[int, tuple[str, bool]]:
@@ -63,7 +64,7 @@ class TimelineFactory(MockFactory):
             self.stream.flush()
 
 
-class TimelinePin(MockPWMPin):
+class TimelinePin(BoundedMockPWMPin):
     """A PWM mock pin that tells its factory whenever its part turns on or off (or a
     sounding buzzer changes pitch). Changes the part cannot show, such as an active-low
     pin being driven high at start-up, print nothing."""
