@@ -18,7 +18,13 @@ echo "arm64 root: $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"), $(py
 # ---- README: the login user (Raspberry Pi OS's first user) runs `sudo make install` in their
 # clone. sudo itself cannot run here (a setuid binary under qemu-user's binfmt handler keeps
 # the caller's uid), so root runs make with what sudo sets: SUDO_USER.
-id -u coach >/dev/null 2>&1 || useradd --shell /bin/bash coach
+# A fresh box every run: what an earlier run installed goes (pip's download cache stays).
+rm -rf /opt/hipflex /etc/hipflex /var/lib/hipflex /run/hipflex /usr/local/bin/hipflex \
+    /etc/systemd/system/hipflex.service /etc/systemd/system/hipflex.service.d \
+    /etc/systemd/system/multi-user.target.wants/hipflex.service
+for user in hipflex coach; do userdel "$user" 2>/dev/null; done
+groupdel gpio 2>/dev/null
+useradd --shell /bin/bash coach
 chown -R coach: /home/coach/hipflex /home/coach/work
 t0=$SECONDS
 if (cd /home/coach/hipflex && SUDO_USER=coach make install) >"$WORK/install.log" 2>&1; then
@@ -92,12 +98,12 @@ fi
 # ---- history over SSH: sessions recorded by the service's user (its umask, 0027), read by
 # the coach while the box runs
 install -d -o hipflex -g hipflex -m 750 /run/hipflex  # the unit's RuntimeDirectory
-box() {  # box SOURCE [ARGS]: hipflex run as the unit runs it; its pid in /run/hipflex/pid
-    (cd /var/lib/hipflex && exec runuser -u hipflex -- bash -c 'umask 0027 && echo $$ \
-        >/run/hipflex/pid && exec hipflex run --feedback mock --no-live-view --source "$@"' \
-        box "$@")
+box() {  # box SOURCE [ARGS]: hipflex run as the unit runs it; replaces its (sub)shell
+    cd /var/lib/hipflex && exec runuser -u hipflex -- bash -c 'umask 0027 &&
+        exec hipflex run --feedback mock --no-live-view --source "$@"' box "$@"
 }
-box "/home/coach/$NPZ" --fast >"$WORK/run.log" 2>&1 &&
+running() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+(box "/home/coach/$NPZ" --fast) >"$WORK/run.log" 2>&1 &&
     pass "hipflex run as the hipflex user, as the unit runs it" ||
     fail "hipflex run: $(tail -3 "$WORK/run.log")"
 # A long set at real-time pace keeps the database open: the reference clip twenty times over.
@@ -110,21 +116,24 @@ tile = lambda a: None if a is None else np.concatenate([a] * 20)
 save_keypoints(sys.argv[2], KeypointTrack(
     tile(t.keypoints), t.fps, t.width, t.height, t.model, tile(t.landmarks)))
 ' "$NPZ" "$WORK/long.npz"
+chmod 644 "$WORK/long.npz"
 box "$WORK/long.npz" >"$WORK/run-live.log" 2>&1 &
+live=$!  # runuser, our child: it hands SIGTERM on to hipflex run
 for _ in $(seq 120); do
     grep -q '"type": "status"' "$WORK/run-live.log" && break
+    running "$live" || break
     sleep 0.5
 done
-live=$(cat /run/hipflex/pid)
 for cmd in "history" "report 1 --out /home/coach/work/report.html" "export --format csv"; do
-    if as_coach hipflex $cmd >"$WORK/coach.log" 2>&1 && kill -0 "$live"; then
+    if as_coach hipflex $cmd >"$WORK/coach.log" 2>&1 && running "$live"; then
         pass "hipflex ${cmd%% *} as coach, no sudo, while the box runs"
     else
-        fail "hipflex $cmd as coach while the box runs: $(tail -1 "$WORK/coach.log")"
+        fail "hipflex $cmd as coach while the box runs: $(tail -1 "$WORK/coach.log" \
+            "$WORK/run-live.log")"
     fi
 done
 kill -TERM "$live"
-wait
+wait "$live"
 # Known, not counted: once no hipflex run holds it open, SQLite cannot open the WAL database
 # read-only for a user who cannot create its -shm file beside it, as the coach cannot.
 if out=$(as_coach hipflex history 2>&1); then
