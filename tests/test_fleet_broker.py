@@ -16,6 +16,7 @@ from conftest import REPO
 from fleet_broker import GYM, USERS, Broker, make_certs, require_mosquitto, wait_for
 from history_data import make_analysis
 
+from edge import __version__
 from edge.fleet import HEALTH, SESSION, box_topic
 from edge.fleet.collector import Collector
 from edge.fleet.mqtt import make_client
@@ -324,3 +325,41 @@ def test_a_backlog_larger_than_the_in_flight_window_is_all_sent(tmp_path, broker
         publisher.stop()
         running.stop()
     assert len(expected) == 2 * 3 * MAX_INFLIGHT
+
+
+def test_a_killed_box_goes_offline_by_its_last_will(tmp_path, broker):
+    fleet_db, box_db = tmp_path / "fleet.db", tmp_path / "box.db"
+    config = tmp_path / "box.toml"
+    lines = [
+        f"{k} = {json.dumps(v)}" for k, v in broker.fleet("mat-1", box="mat-1").model_dump().items()
+    ]
+    config.write_text("[fleet]\n" + "\n".join(lines) + "\n")
+    record_session(box_db, seed=8)
+    running = Running(broker, fleet_db)
+    box = subprocess.Popen(
+        [sys.executable, "-m", "edge", "fleet", "publish", "--config", str(config),
+         "--db", str(box_db)],
+        cwd=REPO, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _health(fleet_db).get("state") == "online", what="online health")
+        health = _health(fleet_db)
+        box.send_signal(signal.SIGKILL)
+        box.wait(10)
+        wait_for(lambda: _health(fleet_db) == {"state": "offline"}, what="the last will")
+    finally:
+        if box.poll() is None:
+            box.kill()
+        running.stop()
+    assert health["version"] == __version__
+    assert (health["model"], health["fps"], health["status"]) == ("blazepose", 30.0, "idle")
+    assert health["disk_free_bytes"] > 0 and health["error"] is None
+
+
+def _health(db: Path) -> dict:
+    conn = open_fleet_db(db)
+    try:
+        row = conn.execute("SELECT health FROM boxes").fetchone()
+        return json.loads(row[0]) if row else {}
+    finally:
+        conn.close()

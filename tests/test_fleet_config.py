@@ -67,6 +67,11 @@ def test_a_complete_section_loads():
             COMPLETE.replace('ca_file = "/etc/hipflex/fleet/ca.crt"', 'ca_file = "ca.crt"'),
             'fleet.ca_file = "ca.crt": must be an absolute path, starting with /, or "" for none',
         ),
+        (
+            COMPLETE.replace('username = "mat-1"', 'username = "mat-2"'),
+            "fleet: username ('mat-2') must equal box ('mat-1'): the broker lets each box "
+            "write only under its own name",
+        ),
         ("[fleet]\nbroker_port = 0", "fleet.broker_port = 0: must be between 1 and 65535"),
         (
             "[fleet]\nbroker_host = 'a b'",

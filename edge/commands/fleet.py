@@ -96,6 +96,8 @@ def _status(args: argparse.Namespace) -> int:
     from edge.history import connect
 
     path = args.db or DEFAULT_FLEET_DB
+    if not path.exists():
+        raise HipflexError(f"no fleet database at {path} (pass --db; `fleet collect` makes it)")
     conn = connect(path, readonly=True)
     try:
         rows = boxes(conn)

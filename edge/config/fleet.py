@@ -76,4 +76,11 @@ class FleetConfig(Section):
             missing = [name for name in REQUIRED_WHEN_ENABLED if not getattr(self, name)]
             if missing:
                 raise ValueError(f"enabled = true needs {', '.join(missing)} set as well")
+            if self.username != self.box:
+                # The broker's ACL (fleet/mosquitto/hipflex.acl) lets a user write only under
+                # its own name, and drops anything else while still acknowledging it.
+                raise ValueError(
+                    f"username ({self.username!r}) must equal box ({self.box!r}): the broker "
+                    "lets each box write only under its own name"
+                )
         return self
