@@ -22,8 +22,8 @@ echo "arm64 root: $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"), $(py
 rm -rf /opt/hipflex /etc/hipflex /var/lib/hipflex /run/hipflex /usr/local/bin/hipflex \
     /etc/systemd/system/hipflex.service /etc/systemd/system/hipflex.service.d \
     /etc/systemd/system/multi-user.target.wants/hipflex.service
-for user in hipflex coach; do userdel "$user" 2>/dev/null; done
-groupdel gpio 2>/dev/null
+for user in coach hipflex; do userdel "$user" 2>/dev/null; done
+for group in hipflex gpio; do groupdel "$group" 2>/dev/null; done
 useradd --shell /bin/bash coach
 chown -R coach: /home/coach/hipflex /home/coach/work
 t0=$SECONDS

@@ -87,8 +87,13 @@ cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.cr
 HOME_DIR=$ROOT/home/coach
 rm -rf "$HOME_DIR/hipflex" "$HOME_DIR/work"
 mkdir -p "$HOME_DIR/hipflex" "$HOME_DIR/work" "$HOME_DIR/shared"
-# The committed HEAD, as a coach's clone has it (CI's fresh clone: the same as its tree).
-git -C "$REPO" archive HEAD | tar -xf - -C "$HOME_DIR/hipflex"
+# The committed HEAD, as a coach's clone has it (CI's fresh clone: the same as its tree), or
+# the tree in $HIPFLEX_ARM64_SRC.
+if [ -n "${HIPFLEX_ARM64_SRC:-}" ]; then
+    cp -a "$HIPFLEX_ARM64_SRC/." "$HOME_DIR/hipflex"
+else
+    git -C "$REPO" archive HEAD | tar -xf - -C "$HOME_DIR/hipflex"
+fi
 mount --bind -o ro "$SHARED" "$HOME_DIR/shared"
 
 # ---- x86 references: the same code (that HEAD, first on the path), in this same run
