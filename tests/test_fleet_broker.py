@@ -303,7 +303,8 @@ def test_a_bad_message_is_reported_and_does_not_block_the_queue(tmp_path, broker
 def _error(db: Path) -> str | None:
     conn = open_fleet_db(db)
     try:
-        return conn.execute("SELECT error FROM boxes").fetchone()[0]
+        row = conn.execute("SELECT error FROM boxes").fetchone()
+        return row[0] if row else None  # None too before the box's first message
     finally:
         conn.close()
 
