@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"hipflex: config error: {line}", file=sys.stderr)
         return exc.exit_code
     except HipflexError as exc:
-        print(f"hipflex: error: {exc}", file=sys.stderr)
+        text = " ".join(str(exc).split("\n"))  # one line, whatever a library put in it
+        print(f"hipflex: error: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -5,7 +5,9 @@ file that is not ours (SQLite would otherwise create a WAL beside it, or switch 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from edge.errors import HipflexError
@@ -41,10 +43,11 @@ def check_db_file(path: Path, writable: bool, newest: int) -> None:
         raise HipflexError(f"history database {path} is a directory, not a database file")
     if not stat.S_ISREG(st.st_mode):
         raise HipflexError(f"history database {path} is not a regular file")
-    if not os.access(path, os.R_OK | (os.W_OK if writable else 0)):
-        mode = "read and write" if writable else "read"
+    if not os.access(path, os.R_OK):
+        raise HipflexError(f"history database {path}: permission denied (cannot read it)")
+    if writable and not os.access(path, os.W_OK):
         raise HipflexError(
-            f"history database {path}: permission denied (this user cannot {mode} it)"
+            f"history database {path} is read-only (for this user, or on its file system)"
         )
     if writable and not os.access(path.parent, os.W_OK):
         raise HipflexError(
@@ -67,6 +70,25 @@ def check_db_file(path: Path, writable: bool, newest: int) -> None:
         raise HipflexError(
             f"history database {path} is schema v{version}, newer than this hipflex "
             f"(v{newest}); upgrade hipflex"
+        )
+
+
+def check_contents(
+    conn: sqlite3.Connection, path: Path, tables: Mapping[int, frozenset[str]]
+) -> None:
+    """Refuse a database that fails SQLite's quick_check, or lacks a table its version
+    must have (`tables`: version -> names). Reads only; a new, empty database passes."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        shown = "; ".join(" ".join(p.split()) for p in problems)
+        raise HipflexError(f"history database {path} is corrupt ({shown})")
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = sorted(tables.get(version, frozenset()) - names)
+    if missing:
+        raise HipflexError(
+            f"history database {path} is schema v{version} but lacks the tables "
+            f"{', '.join(missing)}; it was not made by hipflex"
         )
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.dbfile import check_db_file
+from edge.dbfile import check_contents, check_db_file
 from edge.errors import HipflexError
 from edge.events import Event
 from edge.history_spool import SpoolWriter
@@ -139,7 +139,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-TABLES = frozenset({"sessions", "sets", "reps", "faults", "status_periods", "series"})
+# The tables a database of each version has, for edge.dbfile.check_contents.
+TABLES_V1 = frozenset({"sessions", "sets", "reps", "faults", "status_periods"})
+TABLES = {1: TABLES_V1, 2: TABLES_V1 | {"series"}, 3: TABLES_V1 | {"series"}}
 
 
 def default_db_path() -> Path:
@@ -149,14 +151,6 @@ def default_db_path() -> Path:
 def utc_text(moment: datetime) -> str:
     """One sortable UTC text form for every timestamp in the database."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def check_tables(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse a database of the right version that lacks tables (made by something else)."""
-    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    missing = sorted(TABLES - names)
-    if missing:
-        raise HipflexError(f"history database {path} lacks the tables {', '.join(missing)}")
 
 
 def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
@@ -205,6 +199,14 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         except OSError as exc:
             raise HipflexError(f"cannot create {path.parent}: {exc.strerror}") from None
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
+    try:
+        # Corrupt, or made by something else: refused before the first write (WAL included),
+        # not found at the first rep.
+        check_contents(conn, path, TABLES)
+    except BaseException:
+        conn.close()
+        raise
+    if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA journal_size_limit = 4194304")
@@ -263,12 +265,7 @@ class History(SpoolWriter):
                         f"reads v{SCHEMA_VERSION}; it is upgraded when `hipflex run` next starts"
                     )
             else:
-                # A corrupt file is refused before the first write, not found at the first rep.
-                problem = self._conn.execute("PRAGMA quick_check").fetchone()[0]
-                if problem != "ok":
-                    raise HipflexError(f"history database {self.path} is corrupt ({problem})")
                 migrate(self._conn)
-            check_tables(self._conn, self.path)
         except (sqlite3.Error, HipflexError) as exc:
             if self._conn is not None:
                 self._conn.close()

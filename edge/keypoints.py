@@ -105,6 +105,9 @@ def load_keypoints(path: str | os.PathLike) -> KeypointTrack:
             data = {k: z[k] for k in z.files}
     except Exception as exc:  # zipfile, pickle and value errors all mean "not a keypoints file"
         raise SourceError(f"{path}: not a readable keypoints .npz ({exc})") from None
+    for key, value in data.items():
+        if not isinstance(value, np.ndarray):  # a zip member that is not a .npy array
+            raise SourceError(f"{path}: '{key}' in the .npz is not a numpy array")
     if "keypoints" not in data:
         raise SourceError(f"{path}: keypoints file has no 'keypoints' array")
     kp = _numbers(path, "keypoints", data["keypoints"])

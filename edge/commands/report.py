@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
                 session_id = int(args.session)
             except ValueError:
                 raise HipflexError(
-                    f"session must be a number or latest, not {args.session!r}"
+                    f"session must be a number or latest, not {args.session[:30]!r}"
                 ) from None
+            if not 1 <= session_id < 2**63:  # SQLite's integers
+                raise HipflexError(f"no session {args.session[:30]} in {history.path}")
         page = build_report(history, session_id, trend_limit=args.trend)
     try:
         args.out.write_text(page, encoding="utf-8")
