@@ -51,7 +51,7 @@ state=$(systemctl is-enabled hipflex.service 2>&1)
     fail "hipflex.service is $state"
 
 # ---- numpy: the venv's is apt's, and apt's numpy extensions import beside it
-apt_numpy=$(dpkg-query -W -f '${Version}' python3-numpy | sed 's/^[0-9]*://; s/-.*//')
+apt_numpy=$(dpkg-query -W -f '${Version}' python3-numpy | sed 's/^[0-9]*://; s/[-+~].*//')
 if out=$($APP/venv/bin/python -c '
 import numpy, pywt
 assert numpy.__file__.startswith("/usr/lib/python3/dist-packages/"), numpy.__file__
@@ -62,14 +62,18 @@ else
     fail "numpy: apt has $apt_numpy, the venv: $out"
 fi
 # The control: a venv with its own numpy 2, as `pip install .[pi]` made it before, breaks apt's
-# numpy extensions the way it breaks simplejpeg (picamera2 issues #1088, #1211).
-if [ ! -x /var/tmp/numpy2/bin/python ]; then
-    python3 -m venv --system-site-packages /var/tmp/numpy2 &&
-        /var/tmp/numpy2/bin/pip install -q 'numpy>=2' >/dev/null 2>&1
+# numpy extensions the way it breaks simplejpeg (picamera2 issues #1088, #1211). Where apt's
+# numpy is 2 already (Trixie) there is no numpy 1 for its Python to break it with.
+if [ "${apt_numpy%%.*}" = 1 ]; then
+    if [ ! -x /var/tmp/numpy2/bin/python ]; then
+        python3 -m venv --system-site-packages /var/tmp/numpy2 &&
+            /var/tmp/numpy2/bin/pip install -q 'numpy>=2' >/dev/null 2>&1
+    fi
+    out=$(/var/tmp/numpy2/bin/python -c 'import pywt' 2>&1 |
+        grep -m1 -o 'ValueError: numpy.dtype size changed.*')
+    [ -n "$out" ] && pass "control: numpy 2 in a venv breaks apt's extension: $out" ||
+        fail "control: numpy 2 in a venv did not break apt's numpy extension"
 fi
-out=$(/var/tmp/numpy2/bin/python -c 'import pywt' 2>&1 | grep -m1 -o 'ValueError: numpy.dtype size changed.*')
-[ -n "$out" ] && pass "control: numpy 2 in a venv breaks apt's extension: $out" ||
-    fail "control: numpy 2 in a venv did not break apt's numpy extension"
 
 # ---- the checks, as the coach over SSH would run them
 if as_coach hipflex check-config /etc/hipflex/config.toml >"$WORK/check-config.log" 2>&1; then
