@@ -21,7 +21,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from edge.config.feedback import FeedbackConfig
 
 BACKENDS = ("gpio", "mock", "timeline")
-MOCK_HISTORY = 10_000  # state changes a mock pin keeps: minutes of cues, not a day's
+MOCK_HISTORY = 1_000  # state changes a mock pin keeps: a clip's cues, not a day's
 
 
 class BoundedStates(list):
