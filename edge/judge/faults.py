@@ -1,0 +1,221 @@
+"""The fault rules: statistics over a rep's frames, never one frame's value.
+
+A rep's *top* is every frame whose smoothed flexion is within `TOP_FRACTION` of its rise
+from the peak, widened to at least `MIN_TOP_S` around the peak. Faults that live at the
+top (pelvis, chest, down leg) are judged on the top's median or mean; the peak comes from
+a parabola fitted through the top (unbiased by jitter, where a maximum is not); the knee
+from the median around the peak; the lift time from a smooth ramp fitted to the whole rise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.config.exercise import ExerciseConfig
+from edge.judge.pelvis import PelvisScale
+from edge.judge.reps import Col
+from edge.kinematics import NUM, expected_tilt, pelvis_tilt
+
+TOP_FRACTION = 0.2
+MIN_TOP_S = 0.3
+PEAK_WINDOW_S = 0.15  # the knee is read within this of the peak
+
+
+@dataclass
+class Measures:
+    start_s: float
+    peak_s: float
+    peak_deg: float  # hip flexion at the top, pelvis excess removed
+    knee_deg: float  # working knee flexion at the top
+    travel: float  # mid-hip travel at the top, torso lengths
+    tilt_deg: float  # pelvic tilt at the top
+    excess_deg: float  # pelvic tilt beyond the normal tilt for that flexion
+    sure_excess_deg: float  # the part of it that jitter cannot explain
+    lift_s: float  # bottom to top, NaN when the bottom was not seen
+    shoulder: float  # shoulder rise at the top, torso
+    down_knee: float  # down-leg knee flexion at the top
+    down_heel: float  # down-leg heel lift at the top, torso
+
+
+def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
+    """(peak row, mask of the top, bottom flexion) of a rep's rows (bottom first)."""
+    hs = rows[:, Col.HIP_S]
+    peak = int(np.nanargmax(hs))
+    bottom = float(np.nanmin(hs[: peak + 1]))
+    top = hs >= hs[peak] - TOP_FRACTION * (hs[peak] - bottom)
+    t = rows[:, Col.T]
+    on = t[top]
+    if on[-1] - on[0] < MIN_TOP_S:
+        top |= np.abs(t - t[peak]) <= 0.5 * MIN_TOP_S
+    return peak, top, bottom
+
+
+def pelvis_travel(rows: np.ndarray, top: np.ndarray, jitter: float) -> tuple[float, float]:
+    """Mid-hip travel at the top, torso lengths: the size of its mean displacement, and the
+    part of it that the hip's jitter (per-axis, torso lengths; NaN if unknown) cannot
+    explain at two standard errors."""
+    pf = rows[top, Col.PELVIS_F]
+    pn = rows[top, Col.PELVIS_N]
+    seen = np.isfinite(pf) & np.isfinite(pn)
+    n = int(np.count_nonzero(seen))
+    if not n:
+        return math.nan, math.nan
+    travel = float(pelvis_tilt(pf[seen].mean(), pn[seen].mean(), math.degrees(1.0), NUM))
+    margin = 2.0 * jitter / math.sqrt(n) if jitter == jitter else 0.0
+    return travel, travel - margin
+
+
+def excess_tilt(travel: float, peak_deg: float, pelvis: PelvisScale) -> tuple[float, float]:
+    """(pelvic tilt, its excess over the normal tilt for `peak_deg`), both in degrees, from
+    a hip travel and this athlete's travel per degree of tilt."""
+    tilt = travel / pelvis.per_deg
+    return tilt, tilt - float(expected_tilt(peak_deg, NUM))
+
+
+def lumbar_so_far(rows: np.ndarray, pelvis: PelvisScale, cfg: ExerciseConfig) -> bool:
+    """Live: has the top of the lift so far shown more pelvic tilt than allowed, beyond
+    jitter, over at least `min_duration_s` of it?"""
+    f = cfg.faults.lumbar_rounding
+    peak, top, _ = top_of(rows)
+    t = rows[top, Col.T]
+    if t[-1] - t[0] < f.min_duration_s:
+        return False
+    sure = pelvis_travel(rows, top, pelvis.noise)[1]
+    return excess_tilt(sure, float(rows[peak, Col.HIP_S]), pelvis)[1] > f.max_excess_tilt_deg
+
+
+def _parabola_peak(t: np.ndarray, h: np.ndarray) -> tuple[float, float] | None:
+    """(time, value) of the vertex of the least-squares parabola through (t, h), if it is a
+    maximum inside the samples."""
+    seen = np.isfinite(h)
+    t, h = t[seen], h[seen]
+    if t.size < 4 or t[-1] - t[0] <= 0.0:
+        return None
+    t0 = t.mean()
+    a, b, c = np.polyfit(t - t0, h, 2)
+    if a >= 0.0:
+        return None
+    tv = -b / (2.0 * a)
+    if not t[0] - t0 <= tv <= t[-1] - t0:
+        return None
+    return float(tv + t0), float(c - b * b / (4.0 * a))
+
+
+def _ramp(u: np.ndarray) -> np.ndarray:
+    """A smooth lift's shape: 0 before it, a half cosine through it, 1 after it."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(u, 0.0, 1.0))
+
+
+LIFT_GRID_S = np.geomspace(0.12, 3.0, 56)  # lift durations tried, about 6% apart
+MID_SHIFTS = np.linspace(-1.0, 1.0, 9)  # centre tried around the half-rise crossing, frames
+
+
+def lift_time(rows: np.ndarray, peak: int, bottom: float) -> float:
+    """Bottom-to-top time of the lift: the duration of the smooth ramp that fits the
+    flexion best (least squares over every frame from the bottom to the peak, its two
+    levels solved exactly for each duration). Both ends of a lift are too flat to time
+    by level crossings under jitter; a fit uses the whole rise, at any frame rate."""
+    top = rows[peak, Col.HIP_S]
+    rows = rows[: peak + 1]
+    rows = rows[np.isfinite(rows[:, Col.HIP]) & np.isfinite(rows[:, Col.HIP_S])]
+    t, h, hs = rows[:, Col.T], rows[:, Col.HIP], rows[:, Col.HIP_S]
+    half = bottom + 0.5 * (top - bottom)
+    below = np.flatnonzero(hs < half)
+    if t.size < 4 or not below.size or below[-1] + 1 >= t.size:
+        return math.nan
+    i = int(below[-1])
+    mid = t[i] + (t[i + 1] - t[i]) * (half - hs[i]) / (hs[i + 1] - hs[i])
+    dt = (t[-1] - t[0]) / max(t.size - 1, 1)
+    centres = mid + MID_SHIFTS * dt
+    starts = centres[:, None] - 0.5 * LIFT_GRID_S[None, :]  # (shifts, durations)
+    u = (t[None, None, :] - starts[..., None]) / LIFT_GRID_S[None, :, None]
+    ramp = _ramp(u)  # h ~ low + (high - low) * ramp: least squares in (low, high)
+    n = t.size
+    sr, srr = ramp.sum(-1), (ramp * ramp).sum(-1)
+    sh, srh = h.sum(), (ramp * h).sum(-1)
+    det = n * srr - sr * sr
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (n * srh - sr * sh) / det
+        low = (sh - slope * sr) / n
+        fit = low[..., None] + slope[..., None] * ramp
+    err = np.where(det > 0.0, ((fit - h) ** 2).sum(-1), np.inf)
+    best = np.unravel_index(int(np.argmin(err)), err.shape)
+    return float(LIFT_GRID_S[best[1]])
+
+
+def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
+            cfg: ExerciseConfig) -> Measures:  # fmt: skip
+    """The numbers of one rep from its rows, bottom first."""
+    peak, top, bottom = top_of(rows)
+    t = rows[:, Col.T]
+    fit = _parabola_peak(t[top], rows[top, Col.HIP])
+    peak_t, peak_nominal = fit if fit is not None else (t[peak], float(rows[peak, Col.HIP_S]))
+    travel, sure = pelvis_travel(rows, top, pelvis.noise)
+    tilt, excess = excess_tilt(travel, peak_nominal, pelvis)
+    near = np.abs(t - peak_t) <= PEAK_WINDOW_S
+    if not near.any():
+        near = t == t[peak]
+    return Measures(
+        start_s=float(t[0]),
+        peak_s=float(peak_t),
+        peak_deg=peak_nominal - (excess if excess > 0.0 else 0.0),
+        knee_deg=_median(rows[near, Col.KNEE_W]),
+        travel=travel,
+        tilt_deg=tilt,
+        excess_deg=excess,
+        sure_excess_deg=excess_tilt(sure, peak_nominal, pelvis)[1],
+        lift_s=lift_time(rows, peak, bottom) if bottom_seen else math.nan,
+        shoulder=_median(rows[top, Col.SHOULDER]),
+        down_knee=_median(rows[top, Col.KNEE_D]),
+        down_heel=_median(rows[top, Col.HEEL_D]),
+    )
+
+
+def _median(x: np.ndarray) -> float:
+    """Median of the known values; NaN when none is known."""
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else math.nan
+
+
+def end_faults(m: Measures, cfg: ExerciseConfig) -> set[str]:
+    """The faults judged when the rep ends (lumbar_rounding also live, band_unloaded at
+    the start)."""
+    f = cfg.faults
+    out = set()
+    if f.lumbar_rounding.enabled and m.sure_excess_deg > f.lumbar_rounding.max_excess_tilt_deg:
+        out.add("lumbar_rounding")
+    if f.chest_lift.enabled and m.shoulder > f.chest_lift.max_rise_torso:
+        out.add("chest_lift")
+    dl = f.down_leg_bent
+    bent = m.down_knee > dl.max_knee_flexion_deg or m.down_heel > dl.max_heel_lift_torso
+    if dl.enabled and bent:
+        out.add("down_leg_bent")
+    if f.short_range.enabled and m.peak_deg < f.short_range.min_peak_deg:
+        out.add("short_range")
+    if f.over_flexion.enabled and m.peak_deg > f.over_flexion.max_peak_deg:
+        out.add("over_flexion")
+    ka = f.knee_angle
+    if ka.enabled and abs(m.knee_deg - ka.target_deg) > ka.tolerance_deg:
+        out.add("knee_angle")
+    if f.too_fast.enabled and m.lift_s < f.too_fast.min_lift_s:
+        out.add("too_fast")
+    return out
+
+
+def rested_on_floor(gap: np.ndarray, cfg: ExerciseConfig) -> bool:
+    """band_unloaded: between two reps of a set, the working heel lay at floor level for at
+    least `min_rest_s` (the median over every such stretch, so jitter cannot fake or break
+    it)."""
+    b = cfg.faults.band_unloaded
+    t, heel = gap[:, Col.T], gap[:, Col.HEEL_W]
+    if t.size < 2 or t[-1] - t[0] < b.min_rest_s:
+        return False
+    dt = (t[-1] - t[0]) / (t.size - 1)
+    width = max(2, round(b.min_rest_s / dt) + 1)
+    if width > heel.size:
+        return False
+    windows = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(heel, nan=np.inf), width)
+    return bool((np.median(windows, axis=1) <= b.floor_tolerance_torso).any())

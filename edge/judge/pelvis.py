@@ -1,0 +1,77 @@
+"""The athlete's own pelvis: where the hip keypoint sits with the legs down, and how far it
+travels per degree of posterior tilt.
+
+Both differ between athletes (exercise.md: hip travel per degree varies about twofold),
+so both are learned from the athlete. The resting hip is averaged over every frame with
+the working leg low (rests and the bottom of each rep, where the normal tilt is nil), many
+more frames than rests alone. The travel per degree of the *normal* tilt is the median
+over the athlete's recent reps of (hip travel at the top) / (normal tilt for that
+flexion), started from the nominal `pelvis.radius_torso` as two pseudo-reps: a median that
+an occasional rounded rep cannot move, so excess tilt is judged against this athlete's own
+normal, not against a textbook pelvis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from statistics import median
+
+from edge.kinematics import PY as _PY
+from edge.kinematics import Basis, expected_tilt, trunk_mids
+from edge.tracking import gain
+
+SETTLED_DEG = 15.0  # working-leg flexion below which the normal tilt is nil
+SETTLE_TAU_S = 1.0
+PRIOR_REPS = 1
+RECENT_REPS = 9
+MIN_NORMAL_TILT_DEG = 5.0  # reps with less normal tilt say little about its scale
+SPREAD = 2.0  # no athlete's travel per degree is further than this from the nominal
+
+
+class PelvisScale:
+    def __init__(self, fps: float, radius_torso: float):
+        self._hip: list[float] | None = None
+        self.noise = math.nan  # per-axis jitter of the resting mid-hip, torso lengths
+        self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
+        self._var = math.nan
+        self.configure(fps, radius_torso)
+
+    def configure(self, fps: float, radius_torso: float) -> None:
+        self._gain = gain(SETTLE_TAU_S, fps)
+        self._prior = radius_torso * math.pi / 180.0
+        self._update()
+
+    def _update(self) -> None:
+        self.per_deg = median([self._prior] * PRIOR_REPS + list(self._ratios))
+
+    def settle(self, xs: list, ys: list, torso: float) -> None:
+        """A frame with both legs down: average its mid-hip into the resting hip, and its
+        scatter about it into the jitter estimate."""
+        _, _, hx, hy = trunk_mids(xs, ys, _PY)
+        if hx != hx or hy != hy:
+            return
+        if self._hip is None:
+            self._hip = [hx, hy]
+            return
+        g = self._gain
+        dx, dy = hx - self._hip[0], hy - self._hip[1]
+        var = 0.5 * (dx * dx + dy * dy) / (torso * torso)
+        self._var = var if self.noise != self.noise else self._var + g * (var - self._var)
+        self.noise = math.sqrt(self._var)
+        self._hip[0] += g * dx
+        self._hip[1] += g * dy
+
+    def frame(self, frame: tuple | None) -> tuple | None:
+        """The baseline's body frame with this resting hip in place of the rests' own."""
+        if frame is None or self._hip is None:
+            return frame
+        return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 :])
+
+    def learn(self, travel: float, hip_flexion_deg: float) -> None:
+        """One finished rep: its hip travel (torso lengths) at its true flexion."""
+        normal = float(expected_tilt(hip_flexion_deg, _PY))
+        if travel == travel and normal >= MIN_NORMAL_TILT_DEG:
+            ratio = travel / normal
+            self._ratios.append(min(max(ratio, self._prior / SPREAD), self._prior * SPREAD))
+            self._update()
