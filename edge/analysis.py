@@ -6,17 +6,31 @@ from __future__ import annotations
 from collections import Counter
 
 from edge.config.exercise import ExerciseConfig
+from edge.errors import HipflexError
 from edge.judge import FAULTS, judge_clip
+from edge.judge.trace import Trace
 from edge.keypoints import KeypointTrack
 
 
 def analyze_track(
-    track: KeypointTrack, config: ExerciseConfig | None = None, source: str = ""
+    track: KeypointTrack,
+    config: ExerciseConfig | None = None,
+    source: str = "",
+    trace_path: str | None = None,
 ) -> dict:
-    """Judge a whole clip at once (vectorized); same reps and faults as the live judge."""
-    result = judge_clip(track.keypoints, track.landmarks, track.fps, config)
+    """Judge a whole clip with the live judge; `trace_path` also writes its per-frame CSV."""
+    config = config or ExerciseConfig()
+    if trace_path is None:
+        result = judge_clip(track.keypoints, track.landmarks, track.fps, config)
+    else:
+        try:
+            with open(trace_path, "w", encoding="utf-8") as out:
+                trace = Trace(out, config.pelvis.radius_torso)
+                result = judge_clip(track.keypoints, track.landmarks, track.fps, config, trace)
+        except OSError as exc:
+            raise HipflexError(f"cannot write the trace {trace_path}: {exc.strerror}") from exc
     duration = round(track.frames / track.fps, 3)
-    reps = [e.data for e in result.events if e.type == "rep"]
+    reps = result.reps
     status = []
     changes = [e for e in result.events if e.type == "status"]
     for k, e in enumerate(changes):

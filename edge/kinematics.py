@@ -1,27 +1,30 @@
-"""Angles of a lying athlete from 2D keypoints: cleaning, baseline and per-frame features.
+"""Angle math of a lying athlete from 2D keypoints: one frame's geometry, written once.
 
-The geometry is written once, on coordinate sequences: `xs[i]`, `ys[i]` are point i's x and
-y. For a whole clip they are (T,) arrays (`xp=NUM`, numpy ufuncs, vectorized over frames);
-for one live frame they are Python floats (`xp=PY`, the math module), which is several
-times faster than numpy on a single frame. Same formulas, same numbers. Only the recursions
-(hold-last-value, label-swap parity, smoothing, the resting baseline) need a streaming twin
-next to their batch scan: `Cleaner`/`clean_track` and `BaselineTracker`/`baseline_track`.
+Every formula here takes coordinate sequences (`xs[i]`, `ys[i]` = point i) and a math
+namespace: Python floats with `PY` for the live frame (several times faster than numpy on
+one frame), or (T,) arrays with `NUM` for a whole clip at once. Same formulas, same numbers.
 
-Conventions (exercise.md): angles are measured in the *body frame*: x runs along the floor
-line from head to feet ("caudal"), y points away from the floor. Hip flexion is the thigh
-against the athlete's resting trunk line, corrected for the posterior pelvic tilt inferred
-from the hip keypoint moving up and toward the head.
+The geometry is label-free. Pose models swap left and right labels in side views, often
+for a few frames, joint by joint. Nothing here trusts a label to say which leg is which:
+the working leg is the one whose thigh is higher, and `pair_legs` gives each knee the
+ankle that makes the more plausible pair of shanks, each ankle its nearer heel. A swap of any joints
+therefore changes no angle; labels only name the leg a rep is reported for (by majority
+over the whole rep, in the judge).
+
+Conventions (exercise.md): angles live in the *body frame* of the athlete's resting trunk
+line: f runs from the resting mid-shoulder to the resting mid-hip (toward the feet), n is
+its normal pointing up the image. Hip flexion is the thigh against that resting trunk line
+(0 = in line, positive = lifted), with the normal posterior pelvic tilt for that flexion
+taken out; knee flexion is 0 with the leg straight. Lengths are in resting torso lengths.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-from edge.config.exercise import ExerciseConfig
-from edge.filters import OneEuroStream, ema_scan, one_euro, smoothing_alpha
 from edge.keypoints import (
     BP_L_HEEL,
     BP_R_HEEL,
@@ -42,26 +45,31 @@ N_POINTS = 10
 COCO_POINTS = np.array([L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE])
 HEELS = np.array([BP_L_HEEL, BP_R_HEEL])
 LEG_NAMES = ("left", "right")
-# Joint pairs whose labels a pose model swaps in side views; hips always overlap, so they
-# carry no evidence and keep the model's labels.
-SWAP_PAIRS = np.array([KNEE, ANKLE, FOOT])
 
-# Baseline (resting pose), frame pixels: mid-shoulder, mid-hip, each foot, torso length.
-N_BASE = 9
-# Basis = baseline + floor direction f (head -> feet), up normal n, resting trunk angle.
-B_F, B_N, B_THETA0 = slice(9, 11), slice(11, 13), 13
-N_BASIS = 14
+# Normal posterior pelvic tilt (exercise.md): ~4 deg at 60 deg of hip flexion, ~11 at 128.
+TILT_AT_60, TILT_SLOPE = 4.0, 7.0 / 68.0
 
-# Per-frame feature row (also the judge's ring-buffer row). F_T is the frame time.
-(F_T, F_HIP_L, F_HIP_R, F_KNEE_L, F_KNEE_R, F_SHANK_L, F_SHANK_R, F_THIGH_L, F_THIGH_R,
- F_FOOT_L, F_FOOT_R, F_TILT, F_EXCESS, F_SHOULDER, F_TRUNK) = range(15)  # fmt: skip
-N_FEATURES = 15
-F_HIP = (F_HIP_L, F_HIP_R)
-F_KNEE = (F_KNEE_L, F_KNEE_R)
-F_FOOT = (F_FOOT_L, F_FOOT_R)
 
-# Raw (baseline-free) checks.
-C_LYING, C_RESTING, C_TRUNK, C_LEG = range(4)
+class Basis(IntEnum):
+    """The body frame of the resting pose (see `basis`)."""
+
+    FX, FY, NX, NY, HIP_X, HIP_Y, SH_X, SH_Y, TORSO, FOOT_H = range(10)
+
+
+class Geo(IntEnum):
+    """One frame's geometry (`frame_geometry`), working leg first."""
+
+    HIP = 0  # working leg hip flexion, normal tilt taken out, deg
+    LEG = 1  # label of the working leg's knee: 0 left, 1 right
+    KNEE_W = 2  # working knee flexion, deg
+    KNEE_D = 3  # down-leg knee flexion, deg
+    HEEL_W = 4  # working heel above its resting height, relative to the live hip, torso
+    HEEL_D = 5  # the same for the down leg
+    SHOULDER = 6  # mid-shoulder rise above rest, torso
+    PELVIS_F = 7  # mid-hip displacement from rest along f (toward the feet), torso
+    PELVIS_N = 8  # mid-hip displacement from rest along n (up), torso
+    HIP_L = 9  # hip flexion of the left-labelled thigh, deg (what the live view shows)
+    HIP_R = 10
 
 
 class NUM:
@@ -73,11 +81,16 @@ class NUM:
     fmax = staticmethod(np.fmax)
     fmin = staticmethod(np.fmin)
     abs = staticmethod(np.abs)
-    copysign = staticmethod(np.copysign)
+    where = staticmethod(np.where)
 
     @staticmethod
     def pos(a):
         return np.maximum(a, 0.0)
+
+    @staticmethod
+    def greater(a, b):
+        """a > b, where a NaN on the left loses and a NaN on the right wins."""
+        return (a > b) | np.isnan(b) & ~np.isnan(a)
 
 
 class PY:
@@ -87,7 +100,6 @@ class PY:
     hypot = staticmethod(math.hypot)
     degrees = staticmethod(math.degrees)
     abs = staticmethod(abs)
-    copysign = staticmethod(math.copysign)
 
     @staticmethod
     def fmax(a: float, b: float) -> float:
@@ -102,20 +114,16 @@ class PY:
         return a if b != b or a <= b else b
 
     @staticmethod
+    def where(c: bool, a: float, b: float) -> float:
+        return a if c else b
+
+    @staticmethod
     def pos(a: float) -> float:
         return 0.0 if a < 0.0 else a
 
-
-def body_points(keypoints: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
-    """(..., 17, 3) COCO keypoints (+ optional (..., 33, 4) BlazePose) -> (..., 10, 3)."""
-    out = np.empty((*keypoints.shape[:-2], N_POINTS, 3))
-    out[..., :8, :] = keypoints[..., COCO_POINTS, :]
-    if landmarks is None:
-        out[..., 8:, :] = out[..., 6:8, :]
-    else:
-        out[..., 8:, :2] = landmarks[..., HEELS, :2]
-        out[..., 8:, 2] = landmarks[..., HEELS, 3]
-    return out
+    @staticmethod
+    def greater(a: float, b: float) -> bool:
+        return a > b or (b != b and a == a)
 
 
 def mid(a, b, xp=NUM):
@@ -144,8 +152,15 @@ def body_angle(vx, vy, fx, fy, nx, ny, xp=NUM):
 
 
 def expected_tilt(hip_flexion, xp=NUM):
-    """Normal posterior pelvic tilt for a hip flexion: ~4 deg at 60, ~11 deg at 128."""
-    return xp.pos(4.0 + (hip_flexion - 60.0) * (7.0 / 68.0))
+    """Normal posterior pelvic tilt (deg) for a hip flexion (deg)."""
+    return xp.pos(TILT_AT_60 + (hip_flexion - 60.0) * TILT_SLOPE)
+
+
+def hip_flexion(thigh, xp=NUM):
+    """Hip flexion from the thigh's angle to the resting trunk line, which is the flexion
+    plus the normal pelvic tilt that comes with it (solved in closed form)."""
+    lifted = (thigh - TILT_AT_60 + 60.0 * TILT_SLOPE) / (1.0 + TILT_SLOPE)
+    return xp.where(expected_tilt(lifted, xp) > 0.0, lifted, thigh)
 
 
 def trunk_mids(xs, ys, xp=NUM):
@@ -154,362 +169,147 @@ def trunk_mids(xs, ys, xp=NUM):
             mid(xs[2], xs[3], xp), mid(ys[2], ys[3], xp))  # fmt: skip
 
 
-# ---------------------------------------------------------------- raw checks (no baseline)
+def _d2(ax, ay, bx, by):
+    return (ax - bx) ** 2 + (ay - by) ** 2
 
 
-def raw_checks(xs, ys, vxs, vys, cfg: ExerciseConfig, xp=NUM):
-    """Baseline-free checks: (lying, resting, trunk seen, a leg seen).
+def pair_legs(xs: list, ys: list, xp=NUM) -> None:
+    """Re-pair ankles and feet with the knees by geometry, not by label, in place.
+
+    The ankles go with the knees the way that makes the shanks short and alike in length
+    (both shanks are equally long: their squares plus the square of their difference), so
+    a slightly lifted down leg does not lend its ankle to the working knee; the rule is the
+    same whichever way the labels came. A foot goes with its nearer ankle. Where the legs
+    lie together both pairings are equally good and either gives the same angles. Every
+    function below takes points paired so.
+    """
+    kx0, ky0, kx1, ky1 = xs[4], ys[4], xs[5], ys[5]
+    ax0, ay0, ax1, ay1 = xs[6], ys[6], xs[7], ys[7]
+    s0, s1 = xp.hypot(kx0 - ax0, ky0 - ay0), xp.hypot(kx1 - ax1, ky1 - ay1)
+    c0, c1 = xp.hypot(kx0 - ax1, ky0 - ay1), xp.hypot(kx1 - ax0, ky1 - ay0)
+    cross = c0 * c0 + c1 * c1 + (c0 - c1) ** 2 < s0 * s0 + s1 * s1 + (s0 - s1) ** 2
+    xs[6], xs[7] = xp.where(cross, ax1, ax0), xp.where(cross, ax0, ax1)
+    ys[6], ys[7] = xp.where(cross, ay1, ay0), xp.where(cross, ay0, ay1)
+    ax0, ay0, ax1, ay1 = xs[6], ys[6], xs[7], ys[7]
+    fx0, fy0, fx1, fy1 = xs[8], ys[8], xs[9], ys[9]
+    cross = _d2(ax0, ay0, fx1, fy1) + _d2(ax1, ay1, fx0, fy0) < (
+        _d2(ax0, ay0, fx0, fy0) + _d2(ax1, ay1, fx1, fy1)
+    )
+    xs[8], xs[9] = xp.where(cross, fx1, fx0), xp.where(cross, fx0, fx1)
+    ys[8], ys[9] = xp.where(cross, fy1, fy0), xp.where(cross, fy0, fy1)
+
+
+# ---------------------------------------------------------------- baseline-free checks
+
+
+def pose_checks(xs, ys, lying_max_deg: float, long_max_deg: float, apart_max_deg: float,
+                xp=NUM) -> tuple:  # fmt: skip
+    """Checks that need no baseline: (lying, one leg long, both legs long, at rest, torso).
 
     lying: the trunk, or the shoulder-to-ankle line (a tuck lifts the trunk but not that
-    line), is within `lying_max_deg` of the image horizontal. resting: lying, both legs long
-    and side by side (thighs in line with the live trunk and near the floor, knees straight;
-    a leg hovering between reps is not at rest) and the body still; the baseline learns
-    only from such frames. `vxs`, `vys` are point velocities in px/s.
+    line), within `lying_max_deg` of the image horizontal. A leg is long when its thigh is
+    within `long_max_deg` of the live trunk line and its knee straight within it (a bridge
+    or bent knees are not): one long leg is the set-up of this exercise, both long is
+    enough for a provisional baseline, both long and side by side is a rest pose.
     """
-    base, lim = cfg.baseline, cfg.tracking.lying_max_deg
     sx, sy, hx, hy = trunk_mids(xs, ys, xp)
-    tx, ty = sx - hx, sy - hy
-    torso = xp.hypot(tx, ty)
+    tx, ty = hx - sx, hy - sy
     ax, ay = mid(xs[6], xs[7], xp), mid(ys[6], ys[7], xp)
+    lim = lying_max_deg
     lying = (incline(tx, ty, xp) <= lim) | (incline(ax - sx, ay - sy, xp) <= lim)
-    rest = lying
-    thighs = []
-    for leg in (0, 1):
-        thx, thy = xs[4 + leg] - xs[2 + leg], ys[4 + leg] - ys[2 + leg]
-        shx, shy = xs[6 + leg] - xs[4 + leg], ys[6 + leg] - ys[4 + leg]
-        rest = (rest & (incline(thx, thy, xp) <= lim)
-                & (angle_between(-tx, -ty, thx, thy, xp) <= base.rest_max_deg)
-                & (angle_between(thx, thy, shx, shy, xp) <= base.rest_max_deg))  # fmt: skip
-        thighs.append((thx, thy))
-    (ux, uy), (vx, vy) = thighs
-    rest = rest & (angle_between(ux, uy, vx, vy, xp) <= base.legs_apart_max_deg)
-    fast = base.still_max_torso_per_s * torso
-    for i in range(6):
-        rest = rest & (xp.hypot(vxs[i], vys[i]) <= fast)
-    leg_seen = ((ux == ux) & (uy == uy)) | ((vx == vx) & (vy == vy))
-    return lying, rest, torso == torso, leg_seen
+    a0x, a0y, a1x, a1y = xs[6], ys[6], xs[7], ys[7]
+    u0x, u0y, u1x, u1y = xs[4] - hx, ys[4] - hy, xs[5] - hx, ys[5] - hy
+    long0 = ((angle_between(tx, ty, u0x, u0y, xp) <= long_max_deg)
+             & (angle_between(u0x, u0y, a0x - xs[4], a0y - ys[4], xp) <= long_max_deg))  # fmt: skip
+    long1 = ((angle_between(tx, ty, u1x, u1y, xp) <= long_max_deg)
+             & (angle_between(u1x, u1y, a1x - xs[5], a1y - ys[5], xp) <= long_max_deg))  # fmt: skip
+    both = lying & long0 & long1
+    together = angle_between(u0x, u0y, u1x, u1y, xp) <= apart_max_deg
+    return lying, lying & (long0 | long1), both, both & together, xp.hypot(tx, ty)
 
 
-# ---------------------------------------------------------------- baseline and features
+# ---------------------------------------------------------------- the resting pose
 
 
-def baseline_sample(xs, ys, xp=NUM) -> tuple:
-    """The quantities the resting baseline averages (N_BASE values)."""
+def rest_sample(xs, ys, lower_foot: bool, xp=NUM) -> tuple:
+    """What a baseline averages from one frame: mid-shoulder, mid-hip, the feet and the
+    torso length. `lower_foot` (a provisional baseline, one leg may be up) takes the lower
+    foot instead of the mean of both."""
     sx, sy, hx, hy = trunk_mids(xs, ys, xp)
-    return sx, sy, hx, hy, xs[8], ys[8], xs[9], ys[9], xp.hypot(sx - hx, sy - hy)
+    ax, ay, bx, by = xs[8], ys[8], xs[9], ys[9]
+    if lower_foot:  # lower along the live trunk line's upward normal
+        tx, ty = hx - sx, hy - sy
+        up = xp.where(tx > 0.0, 1.0, -1.0)
+        higher = (ax - bx) * ty * up - (ay - by) * tx * up > 0.0
+        fx, fy = xp.where(higher, bx, ax), xp.where(higher, by, ay)
+    else:
+        fx, fy = mid(ax, bx, xp), mid(ay, by, xp)
+    return sx, sy, hx, hy, fx, fy, xp.hypot(hx - sx, hy - sy)
 
 
-def basis(b, xp=NUM) -> tuple:
-    """Resting baseline (N_BASE values) -> body frame basis (N_BASIS values).
+def basis(sample, xp=NUM) -> tuple:
+    """A rest sample (as `rest_sample`) -> the body frame (as `Basis`).
 
-    The floor line runs from the resting shoulders to the resting feet; the up normal is
-    the perpendicular that points up the image (the camera is never upside down).
+    f runs along the resting trunk line toward the feet; n is its normal that points up
+    the image (the camera is never upside down, and image y grows downward).
     """
-    fx = 0.5 * (b[4] + b[6]) - b[0]
-    fy = 0.5 * (b[5] + b[7]) - b[1]
-    norm = xp.hypot(fx, fy)
-    fx, fy = fx / norm, fy / norm
-    side = xp.copysign(1.0, fx)
-    nx, ny = fy * side, -fx * side
-    theta0 = body_angle(b[2] - b[0], b[3] - b[1], fx, fy, nx, ny, xp)
-    return (*b[:N_BASE], fx, fy, nx, ny, theta0)
+    sx, sy, hx, hy, fx0, fy0, torso = sample
+    fx, fy = (hx - sx) / torso, (hy - sy) / torso
+    up = xp.where(fx > 0.0, 1.0, -1.0)
+    nx, ny = fy * up, -fx * up
+    foot_h = ((fx0 - hx) * nx + (fy0 - hy) * ny) / torso
+    return fx, fy, nx, ny, hx, hy, sx, sy, torso, foot_h
 
 
-def features(xs, ys, fr, cfg: ExerciseConfig, xp=NUM) -> tuple:
-    """Per-frame angles and pelvis proxies against the basis `fr` (N_BASIS values).
+def head_side(frame) -> str:
+    """Where the head is in the image: "left" or "right"."""
+    return "left" if frame[Basis.FX] > 0 else "right"
 
-    Returns the feature row without F_T (N_FEATURES - 1 values): degrees, and
-    displacements in resting torso lengths. NaN where a point or the baseline is unknown.
+
+# ---------------------------------------------------------------- one frame
+
+
+def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
+    """One frame's angles and pelvis proxies against the body frame `b`, as `Geo`.
+
+    NaN where a point is unknown. The working leg is the one whose thigh is higher.
     """
-    fx, fy, nx, ny, theta0, torso = fr[9], fr[10], fr[11], fr[12], fr[13], fr[8]
+    fx, fy, nx, ny = b[0], b[1], b[2], b[3]
+    torso = b[8]
     sx, sy, hx, hy = trunk_mids(xs, ys, xp)
-    dx, dy = hx - fr[2], hy - fr[3]
-    pelvis = cfg.pelvis
-    d = math.radians(pelvis.slide_direction_deg)
-    slide = (dx * fx + dy * fy) * math.cos(d) + (dx * nx + dy * ny) * math.sin(d)
-    tilt = xp.degrees(slide / (torso * pelvis.radius_torso))
-    tilt_pos = xp.pos(tilt)
-    hip, knee, shank, thigh, foot = [], [], [], [], []
-    for leg in (0, 1):
-        h, k, a, f = 2 + leg, 4 + leg, 6 + leg, 8 + leg
-        th = body_angle(xs[k] - xs[h], ys[k] - ys[h], fx, fy, nx, ny, xp)
-        sh = body_angle(xs[a] - xs[k], ys[a] - ys[k], fx, fy, nx, ny, xp)
-        hip.append(wrap(th - theta0, -90.0) - tilt_pos)
-        knee.append(wrap(th - sh))
-        shank.append(body_angle(xs[f] - xs[k], ys[f] - ys[k], fx, fy, nx, ny, xp))
-        thigh.append(th)
-        b = 4 + 2 * leg
-        foot.append(((xs[f] - fr[b]) * nx + (ys[f] - fr[b + 1]) * ny) / torso)
-    excess = tilt - expected_tilt(xp.fmax(hip[0], hip[1]), xp)
-    shoulder = ((sx - fr[0]) * nx + (sy - fr[1]) * ny) / torso
-    trunk = wrap(body_angle(hx - sx, hy - sy, fx, fy, nx, ny, xp) - theta0)
-    return (*hip, *knee, *shank, *thigh, *foot, tilt, excess, shoulder, trunk)
+    ax0, ay0, ax1, ay1, ex0, ey0, ex1, ey1 = xs[6], ys[6], xs[7], ys[7], xs[8], ys[8], xs[9], ys[9]
+    kx0, ky0, kx1, ky1 = xs[4], ys[4], xs[5], ys[5]
+    th0 = wrap(body_angle(kx0 - hx, ky0 - hy, fx, fy, nx, ny, xp), -90.0)
+    th1 = wrap(body_angle(kx1 - hx, ky1 - hy, fx, fy, nx, ny, xp), -90.0)
+    knee0 = wrap(th0 - body_angle(ax0 - kx0, ay0 - ky0, fx, fy, nx, ny, xp))
+    knee1 = wrap(th1 - body_angle(ax1 - kx1, ay1 - ky1, fx, fy, nx, ny, xp))
+    heel0 = ((ex0 - hx) * nx + (ey0 - hy) * ny) / torso - b[9]
+    heel1 = ((ex1 - hx) * nx + (ey1 - hy) * ny) / torso - b[9]
+    one = xp.greater(th1, th0)
+    hip0, hip1 = hip_flexion(th0, xp), hip_flexion(th1, xp)
+    dx, dy = hx - b[4], hy - b[5]
+    return (
+        xp.where(one, hip1, hip0),
+        xp.where(one, 1.0, 0.0),
+        xp.where(one, knee1, knee0),
+        xp.where(one, knee0, knee1),
+        xp.where(one, heel1, heel0),
+        xp.where(one, heel0, heel1),
+        ((sx - b[6]) * nx + (sy - b[7]) * ny) / torso,
+        (dx * fx + dy * fy) / torso,
+        (dx * nx + dy * ny) / torso,
+        hip0,
+        hip1,
+    )
 
 
-def view(frame) -> tuple[str, str]:
-    """(where the head is in the image, which side of the athlete faces the camera).
+def pelvis_tilt(along_f, along_n, radius_torso: float, xp=NUM):
+    """Posterior pelvic tilt (deg) read from the mid-hip's displacement from rest.
 
-    The floor line of the basis runs head -> feet. Lying on the back with the head on the
-    image's left, the athlete's right side faces the camera, and the other way round.
+    Posterior tilt carries the hip joint up and toward the head, along an arc whose
+    direction and radius differ between athletes (some pivot on the sacrum, some roll it
+    off the floor). So the size of the displacement in that quadrant is read, whatever its
+    direction, at a nominal radius. Pass displacements averaged over frames: the size of a
+    noisy vector is biased upward, its average is not.
     """
-    head_left = frame[9] > 0
-    return ("left", "right") if head_left else ("right", "left")
-
-
-def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, P, 2) -> xs, ys as (P, T) arrays (row i = point i over the clip)."""
-    return points[..., 0].T, points[..., 1].T
-
-
-def clip_features(points: np.ndarray, frame: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """`features` over a whole clip: (T, 10, 2) points, (T, N_BASIS) basis -> (T, 15)."""
-    xs, ys = _columns(points)
-    out = np.empty((points.shape[0], N_FEATURES))
-    out[:, 1:] = np.stack(features(xs, ys, frame.T, cfg), axis=-1)
-    return out
-
-
-def clip_checks(points: np.ndarray, speed: np.ndarray, cfg: ExerciseConfig) -> np.ndarray:
-    """`raw_checks` over a whole clip -> (T, 4) bool."""
-    xs, ys = _columns(points)
-    vxs, vys = _columns(speed)
-    return np.stack(np.broadcast_arrays(*raw_checks(xs, ys, vxs, vys, cfg)), axis=-1)
-
-
-# ---------------------------------------------------------------- cleaning, batch
-
-
-@dataclass
-class CleanTrack:
-    points: np.ndarray  # (T, 10, 2) smoothed, NaN where lost for longer than the gap limit
-    speed: np.ndarray  # (T, 10, 2) filtered velocity, px/s
-    present: np.ndarray  # (T,) any body point seen this frame
-
-
-def last_true_index(mask: np.ndarray) -> np.ndarray:
-    """For every index along axis 0, the last index <= it where mask is true, else -1."""
-    idx = np.arange(mask.shape[0]).reshape((-1,) + (1,) * (mask.ndim - 1))
-    return np.maximum.accumulate(np.where(mask, idx, -1), axis=0)
-
-
-def hold_last(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward-fill invalid samples of (T, P, 2) along axis 0: (held, index of last valid)."""
-    last = last_true_index(valid)
-    width = values.shape[1]
-    flat = values.reshape(-1, values.shape[2])
-    held = flat[np.maximum(last, 0) * width + np.arange(width)]
-    held[last < 0] = np.nan
-    return held, last
-
-
-def swap_costs(ax, ay, bx, by, pax, pay, pbx, pby):
-    """(same, cross): squared motion of a left/right pair a, b since the previous frame p,
-    with the labels kept or swapped."""
-    same = (ax - pax) ** 2 + (ay - pay) ** 2 + (bx - pbx) ** 2 + (by - pby) ** 2
-    cross = (ax - pbx) ** 2 + (ay - pby) ** 2 + (bx - pax) ** 2 + (by - pay) ** 2
-    return same, cross
-
-
-def swap_parity(held: np.ndarray, cfg: ExerciseConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Label swaps from `held` (T, 10, 2), each pair held where last seen together.
-
-    Returns (parity, apart), both (T, 3) for SWAP_PAIRS. A pair's parity toggles when its
-    motion since the previous frame is far better explained by a swap; where the pair
-    overlaps the evidence is void and the model's labels are trusted again, so one wrong
-    toggle cannot last forever. `apart`: the pair was apart in the previous frame, so a
-    lone joint of it cannot be trusted with its label.
-    """
-    tr = cfg.tracking
-    xs, ys = _columns(held)
-    sx, sy, hx, hy = trunk_mids(xs, ys)
-    near = tr.swap_overlap_torso * np.hypot(sx - hx, sy - hy)
-    parity = np.zeros((held.shape[0], len(SWAP_PAIRS)), dtype=bool)
-    apart = np.zeros_like(parity)
-    for k, (i, j) in enumerate(SWAP_PAIRS):
-        same, cross = swap_costs(xs[i][1:], ys[i][1:], xs[j][1:], ys[j][1:],
-                                 xs[i][:-1], ys[i][:-1], xs[j][:-1], ys[j][:-1])  # fmt: skip
-        toggle = np.concatenate([[False], cross < tr.swap_ratio * same])
-        gap = np.hypot(xs[i] - xs[j], ys[i] - ys[j])
-        overlap = gap < near
-        apart[1:, k] = (gap >= near)[:-1]
-        count = np.cumsum(toggle & ~overlap)
-        reset = last_true_index(overlap)
-        base = np.where(reset >= 0, count[np.maximum(reset, 0)], 0)
-        parity[:, k] = (count - base) % 2 == 1
-    return parity, apart
-
-
-def apply_swaps(xy: np.ndarray, valid: np.ndarray, parity: np.ndarray) -> None:
-    """Swap each pair's labels where its parity is set, in place (positions, validity)."""
-    for k, (i, j) in enumerate(SWAP_PAIRS):
-        m = np.flatnonzero(parity[:, k])
-        xy[m, i], xy[m, j] = xy[m, j], xy[m, i]  # fancy indexing copies: a safe swap
-        valid[m, i], valid[m, j] = valid[m, j], valid[m, i]
-
-
-def clean_track(points: np.ndarray, times: np.ndarray, fps: float,
-                cfg: ExerciseConfig) -> CleanTrack:  # fmt: skip
-    """Confidence gate, hold short gaps, repair label swaps, One Euro smooth: (T, 10, 3).
-
-    For the swap evidence both joints of a left/right pair are held together when either
-    is unseen, so it always compares positions labelled at the same moment. A lone joint
-    of a pair that is apart is not trusted (its label could be the other leg's). Each
-    frame's observations are relabelled with that frame's parity before any holding.
-    """
-    tr = cfg.tracking
-    xy = points[..., :2].astype(np.float64)
-    valid = (points[..., 2] >= tr.min_score) & np.isfinite(xy).all(-1)
-    present = valid.any(-1)
-    fresh = valid[:, SWAP_PAIRS].all(-1)
-    paired = valid.copy()
-    paired[:, SWAP_PAIRS] = fresh[..., None]
-    parity, apart = swap_parity(hold_last(xy, paired)[0], cfg)
-    valid[:, SWAP_PAIRS] &= ~apart[..., None] | fresh[..., None]
-    apply_swaps(xy, valid, parity)
-    held, last = hold_last(xy, valid)
-    smooth, speed = one_euro(held, fps, tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
-    age = np.where(last >= 0, times[:, None] - times[np.maximum(last, 0)], np.inf)
-    smooth[age > tr.max_gap_s] = np.nan
-    return CleanTrack(points=smooth, speed=speed, present=present)
-
-
-# ---------------------------------------------------------------- cleaning, streaming
-
-
-class Cleaner:
-    """`clean_track` one frame at a time: Python floats for the per-point logic, one
-    preallocated numpy filter for the 20 coordinates."""
-
-    def __init__(self, fps: float, cfg: ExerciseConfig):
-        tr = cfg.tracking
-        self.cfg = cfg
-        nan = math.nan
-        self.hx, self.hy = [nan] * N_POINTS, [nan] * N_POINTS  # held positions
-        self.last_t = [-math.inf] * N_POINTS
-        self.qx, self.qy = [nan] * N_POINTS, [nan] * N_POINTS  # held by pair, for swaps
-        self.parity = [False] * len(SWAP_PAIRS)
-        self.pairs = [(int(i), int(j)) for i, j in SWAP_PAIRS]
-        self.order = list(range(N_POINTS))
-        self.filter = OneEuroStream((2, N_POINTS), fps, tr.min_cutoff_hz, tr.beta, tr.d_cutoff_hz)
-        self._x = np.zeros((2, N_POINTS))
-        self.xs: list[float] = [nan] * N_POINTS  # smoothed output, NaN where lost
-        self.ys: list[float] = [nan] * N_POINTS
-        self.vxs: list[float] = [0.0] * N_POINTS  # filtered velocity, px/s
-        self.vys: list[float] = [0.0] * N_POINTS
-        self._all_seen = False
-
-    def update(self, t: float, pts: list) -> bool:
-        """Feed one frame of 10 [x, y, score] lists; returns whether any point was seen."""
-        tr = self.cfg.tracking
-        lo, inf = tr.min_score, math.inf
-        valid = [p[2] >= lo and -inf < p[0] < inf and -inf < p[1] < inf for p in pts]
-        qx, qy = self.qx, self.qy
-        px, py = qx[:], qy[:]
-        sx, sy, mx, my = trunk_mids(px, py, PY)
-        near_prev = tr.swap_overlap_torso * math.hypot(sx - mx, sy - my)
-        for i in range(4):  # shoulders and hips, for the torso scale
-            if valid[i]:
-                qx[i], qy[i] = pts[i][0], pts[i][1]
-        sx, sy, mx, my = trunk_mids(qx, qy, PY)
-        near = tr.swap_overlap_torso * math.hypot(sx - mx, sy - my)
-        order = self.order
-        for k, (i, j) in enumerate(self.pairs):
-            if valid[i] and valid[j]:
-                qx[i], qy[i], qx[j], qy[j] = pts[i][0], pts[i][1], pts[j][0], pts[j][1]
-            elif math.hypot(px[i] - px[j], py[i] - py[j]) >= near_prev:
-                valid[i] = valid[j] = False
-            same, cross = swap_costs(qx[i], qy[i], qx[j], qy[j], px[i], py[i], px[j], py[j])
-            if math.hypot(qx[i] - qx[j], qy[i] - qy[j]) < near:
-                self.parity[k] = False
-            elif cross < tr.swap_ratio * same:
-                self.parity[k] = not self.parity[k]
-            order[i], order[j] = (j, i) if self.parity[k] else (i, j)
-        hx, hy, ft = self.hx, self.hy, self.last_t
-        first = []
-        for i, src in enumerate(order):
-            if valid[src]:
-                if hx[i] != hx[i]:
-                    first.append(i)
-                hx[i], hy[i] = pts[src][0], pts[src][1]
-                ft[i] = t
-        x = self._x
-        x[0], x[1] = hx, hy
-        flt = self.filter
-        if not self._all_seen:
-            np.nan_to_num(x, copy=False, nan=0.0)
-            for i in first:  # a point seen for the first time starts the filter there
-                flt.value[:, i] = flt.prev[:, i] = x[:, i]
-            self._all_seen = all(v == v for v in hx)
-        value = flt.update(x)
-        self.xs, self.ys = value.tolist()
-        self.vxs, self.vys = flt.speed.tolist()
-        gap = tr.max_gap_s
-        for i in range(N_POINTS):
-            if t - ft[i] > gap:
-                self.xs[i] = self.ys[i] = math.nan
-        return any(valid)
-
-
-# ---------------------------------------------------------------- resting baseline
-
-
-def run_start(mask: np.ndarray) -> np.ndarray:
-    """Index where the current run of True started (meaningful only where mask is True)."""
-    starts = mask.copy()
-    starts[1:] &= ~mask[:-1]
-    return np.maximum(last_true_index(starts), 0)
-
-
-def rest_gate(resting: np.ndarray, times: np.ndarray, settle_s: float) -> np.ndarray:
-    """Resting frames that belong to a resting spell at least `settle_s` long so far."""
-    return resting & (times - times[run_start(resting)] >= settle_s)
-
-
-def _baseline_alpha(fps: float, cfg: ExerciseConfig) -> float:
-    return smoothing_alpha(1.0 / (2.0 * math.pi * cfg.baseline.time_constant_s), fps)
-
-
-def baseline_track(points: np.ndarray, gate: np.ndarray, fps: float,
-                   cfg: ExerciseConfig) -> np.ndarray:  # fmt: skip
-    """Body-frame basis for every frame (T, N_BASIS): the resting pose averaged over gated
-    frames (an EMA), NaN before the first one."""
-    sample = np.stack(baseline_sample(*_columns(points)), axis=-1)
-    gate = gate & np.isfinite(sample).all(-1)
-    gain = np.where(gate, _baseline_alpha(fps, cfg), 0.0)
-    seen = np.cumsum(gate)
-    gain[gate & (seen == 1)] = 1.0
-    base = ema_scan(gain[:, None], np.where(gate[:, None], sample, 0.0))
-    base[seen == 0] = np.nan
-    return np.stack(basis(base.T), axis=-1)
-
-
-class BaselineTracker:
-    """`baseline_track` one frame at a time; `frame` is the current basis (or None)."""
-
-    def __init__(self, fps: float, cfg: ExerciseConfig):
-        self.configure(fps, cfg)
-        self.base: list[float] = []
-        self.frame: tuple | None = None
-        self._rest_since: float | None = None
-
-    def configure(self, fps: float, cfg: ExerciseConfig) -> None:
-        self.alpha = _baseline_alpha(fps, cfg)
-        self.settle_s = cfg.baseline.settle_s
-
-    def update(self, t: float, xs: list, ys: list, resting: bool) -> None:
-        if not resting:
-            self._rest_since = None
-            return
-        if self._rest_since is None:
-            self._rest_since = t
-        if t - self._rest_since < self.settle_s:
-            return
-        sample = baseline_sample(xs, ys, PY)
-        if not all(v == v for v in sample):
-            return
-        if self.base:
-            a = self.alpha
-            self.base = [b + a * (s - b) for b, s in zip(self.base, sample, strict=True)]
-        else:
-            self.base = list(sample)
-        self.frame = basis(self.base, PY)
+    return xp.degrees(xp.hypot(xp.pos(-along_f), xp.pos(along_n)) / radius_torso)

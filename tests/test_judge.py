@@ -88,10 +88,13 @@ def stream(track, config=None, split=None, new_config=None):
 
 @pytest.mark.parametrize("seed", range(0, 200, 10))
 def test_streaming_equals_batch_on_synthetic_clips(seed):
+    """judge_clip drives the live judge; split into chunks of frames it still agrees, and
+    the rep objects are exactly the rep events' data."""
     track = make_clip(seed).track
-    batch = judge_clip(track.keypoints, track.landmarks, track.fps).events
+    batch = judge_clip(track.keypoints, track.landmarks, track.fps)
     _, live = stream(track)
-    assert [e.to_json() for e in live] == [e.to_json() for e in batch]
+    assert [e.to_json() for e in live] == [e.to_json() for e in batch.events]
+    assert batch.reps == [e.data for e in batch.events if e.type == "rep"]
 
 
 def test_lumbar_rounding_is_cued_during_the_lift():
@@ -165,7 +168,7 @@ def test_live_state_follows_the_clip():
     assert all(math.isfinite(v) for v in live.hip_flexion_deg + live.knee_flexion_deg)
     assert live.last_faults == [e for e in events if e.type == "rep"][-1].data["faults"]
     assert live.head == ("left" if clip.head_left else "right")
-    assert live.facing_camera == clip.near_side
+    assert live.baseline == "rest"
 
 
 def test_garbage_keypoints_do_not_crash_and_report_status():
@@ -198,10 +201,11 @@ def test_rep_hysteresis_must_be_ordered():
         ExerciseConfig.model_validate({"faults": {"short_range": {"min_peak_deg": 120.0}}})
 
 
-def test_head_direction_and_side_facing_the_camera():
+def test_head_direction():
+    """Where the head is in the image; which side faces the camera is not claimed, since a
+    mirrored view breaks the link between the two (exercise.md)."""
     clips = [make_clip(seed) for seed in range(12)]
     assert {c.head_left for c in clips} == {True, False}
     for clip in clips:
         judge, _ = stream(clip.track)
         assert judge.live.head == ("left" if clip.head_left else "right")
-        assert judge.live.facing_camera == clip.near_side

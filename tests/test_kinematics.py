@@ -1,4 +1,5 @@
-"""Exact geometry of every angle and proxy, invariances, and batch == streaming cleaning."""
+"""Exact geometry of one frame (edge.kinematics): hand-built poses in a known body frame,
+invariances (image placement, label swaps), floats == arrays, and the pose checks."""
 
 from __future__ import annotations
 
@@ -6,273 +7,371 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from edge.config.exercise import ExerciseConfig
-from edge.filters import OneEuroStream, ema_scan, one_euro
 from edge.kinematics import (
-    F_EXCESS,
-    F_FOOT_L,
-    F_FOOT_R,
-    F_HIP_L,
-    F_HIP_R,
-    F_KNEE_L,
-    F_KNEE_R,
-    F_SHANK_L,
-    F_SHANK_R,
-    F_SHOULDER,
-    F_THIGH_L,
-    F_THIGH_R,
-    F_TILT,
-    F_TRUNK,
     NUM,
     PY,
-    Cleaner,
-    angle_between,
-    baseline_sample,
+    TILT_AT_60,
+    TILT_SLOPE,
+    Basis,
+    Geo,
     basis,
-    body_angle,
-    body_points,
-    clean_track,
     expected_tilt,
-    features,
-    incline,
-    mid,
-    raw_checks,
-    wrap,
+    frame_geometry,
+    head_side,
+    hip_flexion,
+    pair_legs,
+    pelvis_tilt,
+    pose_checks,
+    rest_sample,
 )
 
-CFG = ExerciseConfig()
+THIGH, SHANK, HEEL_DROP = 0.85, 0.8, 0.05  # torso lengths
+SPREAD = np.array([0.01, 0.015])  # left/right offset of the shoulders and hips (side view)
+LABEL_FREE = (Geo.HIP, Geo.KNEE_W, Geo.KNEE_D, Geo.HEEL_W, Geo.HEEL_D, Geo.SHOULDER,
+              Geo.PELVIS_F, Geo.PELVIS_N)  # fmt: skip
+NO_TILT_BELOW = 60.0 - TILT_AT_60 / TILT_SLOPE  # ~21.1 deg: expected_tilt is 0 up to here
+LIMITS = (30.0, 30.0, 8.0)  # lying, legs long, legs apart (the config defaults)
 
 
-def pose(hip_deg=(0.0, 0.0), knee_deg=(0.0, 0.0), torso=100.0, thigh=80.0, shank=80.0,
-         hip=(0.0, 0.0), shoulder_rise=0.0):  # fmt: skip
-    """A lying athlete in a body frame that is also the image frame turned upside down:
-    head toward -x, feet toward +x, 'up' is image -y. Returns (10, 2) points."""
+def tilted(h):
+    """Thigh angle to the resting trunk line for a hip flexion h: h + its normal tilt."""
+    return h + max(0.0, TILT_AT_60 + (h - 60.0) * TILT_SLOPE)
+
+
+def body(thighs=(0.0, 0.0), knees=(0.0, 0.0), pelvis=(0.0, 0.0), rise=0.0):
+    """(10, 2) points in the body frame, torso lengths: (along f toward the feet, along n
+    up). The resting mid-hip is at 0 and the resting mid-shoulder at (-1, 0). `thighs` are
+    thigh angles to the trunk line (left, right), `knees` knee flexions, `pelvis` the mid-hip
+    displacement, `rise` the mid-shoulder's. Heels sit HEEL_DROP below each ankle, square to
+    the shank, so at rest they are HEEL_DROP below the trunk line."""
     p = np.zeros((10, 2))
-    hx, hy = hip
-    p[0] = p[1] = (hx - math.sqrt(torso**2 - shoulder_rise**2), hy - shoulder_rise)
-    p[2] = p[3] = (hx, hy)
+    hip = np.array(pelvis, dtype=float)
+    sh = np.array([-1.0, rise])
+    p[0], p[1], p[2], p[3] = sh + SPREAD, sh - SPREAD, hip + SPREAD, hip - SPREAD
     for leg in (0, 1):
-        a = math.radians(hip_deg[leg])
-        knee = np.array([hx + thigh * math.cos(a), hy - thigh * math.sin(a)])
-        s = a - math.radians(knee_deg[leg])
-        ankle = knee + shank * np.array([math.cos(s), -math.sin(s)])
-        p[4 + leg], p[6 + leg], p[8 + leg] = knee, ankle, ankle
+        a = math.radians(thighs[leg])
+        s = a - math.radians(knees[leg])
+        p[4 + leg] = hip + THIGH * np.array([math.cos(a), math.sin(a)])
+        p[6 + leg] = p[4 + leg] + SHANK * np.array([math.cos(s), math.sin(s)])
+        p[8 + leg] = p[6 + leg] + HEEL_DROP * np.array([math.sin(s), -math.cos(s)])
     return p
 
 
-REST = pose()
-FRAME = np.array(basis(baseline_sample(REST[:, 0], REST[:, 1])))
-
-
-def feats(points, frame=FRAME):
-    return np.array(features(points[:, 0], points[:, 1], frame, CFG, NUM))
-
-
-def col(f):  # feature columns here exclude F_T
-    return f - 1
-
-
-def test_primitive_angles_exact():
-    assert angle_between(1.0, 0.0, 0.0, 1.0) == pytest.approx(90.0)
-    assert angle_between(1.0, 0.0, -1.0, 0.0) == pytest.approx(180.0)
-    assert angle_between(1.0, 1.0, 1.0, 0.0) == pytest.approx(45.0)
-    assert incline(3.0, -3.0) == pytest.approx(45.0)
-    assert incline(-1.0, 0.0) == pytest.approx(0.0)
-    assert body_angle(0.0, -1.0, 1.0, 0.0, 0.0, -1.0) == pytest.approx(90.0)
-    assert wrap(270.0) == pytest.approx(-90.0)
-    assert wrap(-100.0, -90.0) == pytest.approx(260.0)
-    assert mid(np.nan, 3.0) == 3.0 and mid(1.0, 3.0) == 2.0
-    assert expected_tilt(60.0) == pytest.approx(4.0)
-    assert expected_tilt(128.0) == pytest.approx(11.0)
-    assert expected_tilt(0.0) == 0.0
-
-
-def test_basis_of_the_resting_pose():
-    fx, fy, nx, ny, theta0 = FRAME[9:]
-    assert (fx, fy) == pytest.approx((1.0, 0.0))
-    assert (nx, ny) == pytest.approx((0.0, -1.0))
-    assert theta0 == pytest.approx(0.0)
-    assert FRAME[8] == pytest.approx(100.0)
-
-
-@pytest.mark.parametrize("hip_deg,knee_deg", [(90, 90), (60, 0), (110, 130), (45, 20), (0, 0)])
-def test_leg_angles_exact(hip_deg, knee_deg):
-    f = feats(pose(hip_deg=(hip_deg, 0.0), knee_deg=(knee_deg, 0.0)))
-    assert f[col(F_HIP_L)] == pytest.approx(hip_deg)
-    assert f[col(F_HIP_R)] == pytest.approx(0.0, abs=1e-9)
-    assert f[col(F_KNEE_L)] == pytest.approx(knee_deg)
-    assert f[col(F_THIGH_L)] == pytest.approx(hip_deg)
-    assert f[col(F_SHANK_L)] == pytest.approx(hip_deg - knee_deg)  # heel level at 90/90: 0
-    assert f[col(F_TILT)] == pytest.approx(0.0, abs=1e-9)
-
-
-def test_foot_and_shoulder_rise_in_torso_lengths():
-    p = pose(shoulder_rise=15.0)
-    p[9] += (0.0, -20.0)  # right heel 20 px up
-    f = feats(p)
-    assert f[col(F_SHOULDER)] == pytest.approx(0.15)
-    assert f[col(F_FOOT_R)] == pytest.approx(0.20)
-    assert f[col(F_FOOT_L)] == pytest.approx(0.0)
-    # The shoulders rising rotates the live trunk line, never the hip angle.
-    assert f[col(F_TRUNK)] == pytest.approx(-math.degrees(math.asin(0.15)))
-    assert f[col(F_HIP_L)] == pytest.approx(0.0, abs=1e-9)
-
-
-def test_pelvis_tilt_from_hip_slide_and_correction():
-    rho, d = CFG.pelvis.radius_torso, math.radians(CFG.pelvis.slide_direction_deg)
-    tilt = 20.0
-    dist = math.radians(tilt) * rho * 100.0  # torso 100 px
-    hip = (dist * math.cos(d), -dist * math.sin(d))  # up and toward the head
-    # The thigh travels 110 deg against the resting trunk, 20 of them from the pelvis.
-    f = feats(pose(hip_deg=(110.0, 0.0), knee_deg=(90.0, 0.0), hip=hip))
-    assert f[col(F_TILT)] == pytest.approx(tilt)
-    assert f[col(F_HIP_L)] == pytest.approx(90.0)
-    assert f[col(F_EXCESS)] == pytest.approx(tilt - expected_tilt(90.0))
-    # Sliding toward the feet is not posterior tilt: no correction.
-    g = feats(pose(hip_deg=(90.0, 0.0), hip=(10.0, 0.0)))
-    assert g[col(F_TILT)] < 0 and g[col(F_HIP_L)] == pytest.approx(90.0)
-
-
-def test_one_frame_floats_match_the_array_path():
-    p = pose(hip_deg=(75.0, 5.0), knee_deg=(100.0, 3.0), hip=(2.0, -3.0), shoulder_rise=7.0)
-    a = feats(p)
-    b = features(p[:, 0].tolist(), p[:, 1].tolist(), FRAME.tolist(), CFG, PY)
-    assert np.allclose(a, b, rtol=0, atol=1e-9)
-
-
-def similarity(points, angle, scale, shift, mirror):
-    c, s = math.cos(angle), math.sin(angle)
-    m = np.array([[c, -s], [s, c]]) * scale
+def image(p, scale=200.0, origin=(640.0, 420.0), roll=0.0, mirror=False):
+    """Body-frame points -> image px (y down). Head on the left unless mirrored; `roll`
+    (deg) turns the camera."""
+    r = math.radians(roll)
+    f, n = np.array([math.cos(r), math.sin(r)]), np.array([math.sin(r), -math.cos(r)])
     if mirror:
-        m = m @ np.diag([-1.0, 1.0])
-    return points @ m.T + shift
+        f[0], n[0] = -f[0], -n[0]
+    return np.asarray(origin) + scale * (p[:, :1] * f + p[:, 1:] * n)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    hip=st.floats(0.0, 130.0), knee=st.floats(0.0, 140.0), down_knee=st.floats(0.0, 30.0),
-    angle=st.floats(-0.7, 0.7), scale=st.floats(0.2, 5.0),
-    dx=st.floats(-500, 500), dy=st.floats(-500, 500), mirror=st.booleans(),
+REST = body()
+
+
+def paired(img):
+    """Image points -> (xs, ys) lists with the legs paired, as the gate hands them on."""
+    xs, ys = img[:, 0].tolist(), img[:, 1].tolist()
+    pair_legs(xs, ys, PY)
+    return xs, ys
+
+
+def frame_of(img_rest):
+    return basis(rest_sample(*paired(img_rest), False, PY), PY)
+
+
+def geo(img, b):
+    return np.array(frame_geometry(*paired(img), b, PY))
+
+
+def checks(img):
+    return pose_checks(*paired(img), *LIMITS, PY)
+
+
+def expected(thighs, knees, pelvis=(0.0, 0.0), rise=0.0):
+    """The label-free outputs of `body(...)` in closed form (the working leg is the higher
+    thigh); HIP is given as the thigh angle, checked separately."""
+    w = int(thighs[1] > thighs[0])
+
+    def heel(leg):
+        a, s = math.radians(thighs[leg]), math.radians(thighs[leg] - knees[leg])
+        return THIGH * math.sin(a) + SHANK * math.sin(s) - HEEL_DROP * math.cos(s) + HEEL_DROP
+
+    return {Geo.HIP: thighs[w], Geo.LEG: w, Geo.KNEE_W: knees[w], Geo.KNEE_D: knees[1 - w],
+            Geo.HEEL_W: heel(w), Geo.HEEL_D: heel(1 - w), Geo.SHOULDER: rise,
+            Geo.PELVIS_F: pelvis[0], Geo.PELVIS_N: pelvis[1]}  # fmt: skip
+
+
+def assert_geometry(g, thighs, knees, pelvis=(0.0, 0.0), rise=0.0):
+    want = expected(thighs, knees, pelvis, rise)
+    want.pop(Geo.HIP)
+    assert g[Geo.HIP] == g[Geo.HIP_L + int(want[Geo.LEG])]
+    for a, h in zip(thighs, g[[Geo.HIP_L, Geo.HIP_R]], strict=True):
+        if a > NO_TILT_BELOW:
+            assert h + expected_tilt(h, PY) == pytest.approx(a, abs=1e-7)
+        else:
+            assert h == pytest.approx(a, abs=1e-7)
+    for key, value in want.items():
+        assert g[key] == pytest.approx(value, abs=1e-7), key.name
+
+
+# ------------------------------------------------------------ the body frame, exact poses
+
+
+def test_basis_of_a_resting_pose():
+    b = frame_of(image(REST, scale=250.0))
+    assert (b[Basis.FX], b[Basis.FY], b[Basis.NX], b[Basis.NY]) == pytest.approx((1, 0, 0, -1))
+    assert (b[Basis.HIP_X], b[Basis.HIP_Y]) == pytest.approx((640.0, 420.0))
+    assert (b[Basis.SH_X], b[Basis.SH_Y]) == pytest.approx((390.0, 420.0))
+    assert b[Basis.TORSO] == pytest.approx(250.0)
+    assert b[Basis.FOOT_H] == pytest.approx(-HEEL_DROP)
+    assert head_side(b) == "left"
+    assert head_side(frame_of(image(REST, mirror=True))) == "right"
+
+
+def test_resting_pose_reads_zero_everywhere():
+    g = geo(image(REST), frame_of(image(REST)))
+    assert np.allclose(g[list(LABEL_FREE)], 0.0, atol=1e-9)
+    assert np.allclose(g[[Geo.HIP_L, Geo.HIP_R]], 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("a", [10.0, 21.0, 30.0, 45.0, 97.0, 128.0])
+def test_lifted_thigh_reads_flexion_without_its_normal_tilt(a):
+    g = geo(image(body(thighs=(a, 0.0))), frame_of(image(REST)))
+    assert_geometry(g, (a, 0.0), (0.0, 0.0))
+    assert g[Geo.HIP_L] == g[Geo.HIP] and g[Geo.HIP_R] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_ninety_ninety_on_the_right_leg():
+    a = tilted(90.0)
+    g = geo(image(body(thighs=(0.0, a), knees=(0.0, 90.0))), frame_of(image(REST)))
+    assert g[Geo.HIP] == pytest.approx(90.0) and g[Geo.KNEE_W] == pytest.approx(90.0)
+    assert g[Geo.LEG] == 1.0 and g[Geo.HIP_R] == pytest.approx(90.0)
+    assert g[Geo.KNEE_D] == pytest.approx(0.0, abs=1e-9)
+    assert g[Geo.HEEL_D] == pytest.approx(0.0, abs=1e-9)
+    assert_geometry(g, (0.0, a), (0.0, 90.0))
+
+
+def test_shoulder_rise_and_pelvis_displacement_in_torso_lengths():
+    p = body(thighs=(70.0, 3.0), knees=(60.0, 5.0), pelvis=(-0.04, 0.07), rise=0.12)
+    g = geo(image(p, scale=310.0), frame_of(image(REST, scale=310.0)))
+    assert g[Geo.SHOULDER] == pytest.approx(0.12)
+    assert g[Geo.PELVIS_F] == pytest.approx(-0.04)  # toward the head
+    assert g[Geo.PELVIS_N] == pytest.approx(0.07)  # up
+    assert_geometry(g, (70.0, 3.0), (60.0, 5.0), (-0.04, 0.07), 0.12)
+    # Angles are taken from the live mid-hip: a pelvis shift alone moves no angle.
+    still = geo(image(body(pelvis=(0.05, -0.03)), scale=310.0), frame_of(image(REST, 310.0)))
+    assert still[Geo.HIP] == pytest.approx(0.0, abs=1e-9)
+    assert (still[Geo.PELVIS_F], still[Geo.PELVIS_N]) == pytest.approx((0.05, -0.03))
+
+
+placement = dict(
+    scale=st.floats(20.0, 2000.0), roll=st.floats(-60.0, 60.0), mirror=st.booleans(),
+    ox=st.floats(-1000.0, 3000.0), oy=st.floats(-1000.0, 3000.0),
 )  # fmt: skip
-def test_features_invariant_under_similarity_and_mirror(hip, knee, down_knee, angle, scale,
-                                                        dx, dy, mirror):  # fmt: skip
-    rest = pose()
-    p = pose(hip_deg=(hip, 0.0), knee_deg=(knee, down_knee), hip=(3.0, -2.0), shoulder_rise=6.0)
-    ref = feats(p)
-
-    def move(q):
-        return similarity(q, angle, scale, np.array([dx, dy]), mirror)
-
-    frame = np.array(basis(baseline_sample(move(rest)[:, 0], move(rest)[:, 1])))
-    got = feats(move(p), frame)
-    diff = wrap(got - ref)  # angles compare modulo 360
-    assert np.allclose(diff, 0.0, atol=1e-6)
 
 
-def test_swapping_leg_labels_swaps_leg_features():
-    p = pose(hip_deg=(80.0, 10.0), knee_deg=(90.0, 5.0))
-    q = p[[0, 1, 2, 3, 5, 4, 7, 6, 9, 8]]
-    a, b = feats(p), feats(q)
-    for left, right in ((F_HIP_L, F_HIP_R), (F_KNEE_L, F_KNEE_R), (F_SHANK_L, F_SHANK_R),
-                        (F_THIGH_L, F_THIGH_R), (F_FOOT_L, F_FOOT_R)):  # fmt: skip
-        assert a[col(left)] == pytest.approx(b[col(right)])
+@settings(max_examples=120, deadline=None)
+@given(w=st.floats(8.0, 130.0), kw=st.floats(0.0, 140.0), d=st.floats(-5.0, 0.0),
+       kd=st.floats(0.0, 15.0), right=st.booleans(), df=st.floats(-0.1, 0.1),
+       dn=st.floats(-0.1, 0.1), rise=st.floats(-0.05, 0.4), **placement)  # fmt: skip
+def test_exact_geometry_wherever_the_athlete_is_in_the_image(
+    w, kw, d, kd, right, df, dn, rise, scale, roll, mirror, ox, oy
+):
+    """Head left or right, camera rolled, any scale and position: the same numbers. (The
+    down leg is kept on the floor: see test_a_slightly_lifted_down_leg_keeps_its_ankle.)"""
+    thighs, knees = ((d, w), (kd, kw)) if right else ((w, d), (kw, kd))
+    p = body(thighs, knees, (df, dn), rise)
+    # The working foot stays above the floor (the resting heel line), as it must.
+    assume(min(p[[6 + right, 8 + right], 1]) >= -HEEL_DROP - 0.01)
+    place = dict(scale=scale, roll=roll, mirror=mirror, origin=(ox, oy))
+    assert_geometry(geo(image(p, **place), frame_of(image(REST, **place))), thighs, knees,
+                    (df, dn), rise)  # fmt: skip
 
 
-def test_raw_checks_lying_resting_and_upright():
-    p = pose()
-    still = np.zeros(10)
-    lying, resting, trunk, leg = raw_checks(p[:, 0], p[:, 1], still, still, CFG)
-    assert lying and resting and trunk and leg
-    raised = pose(hip_deg=(45.0, 0.0))
-    assert not raw_checks(raised[:, 0], raised[:, 1], still, still, CFG)[1]
-    upright = similarity(p, math.radians(80), 1.0, np.zeros(2), False)
-    upright[6:8] = upright[2:4] + np.array([0.0, 160.0])  # standing: ankles under the hips
-    assert not raw_checks(upright[:, 0], upright[:, 1], still, still, CFG)[0]
-    moving = np.full(10, 500.0)
-    assert not raw_checks(p[:, 0], p[:, 1], moving, moving, CFG)[1]
+def test_a_slightly_lifted_down_leg_keeps_its_ankle():
+    """Working leg on its way up (hip 37.5, knee 80, heel near the floor), down leg 5 deg
+    up with a straight knee: shorter shanks in sum alone would swap the ankles; shanks
+    alike in length keep them."""
+    thighs, knees = (37.5, 5.0), (80.0, 0.0)
+    g = geo(image(body(thighs, knees)), frame_of(image(REST)))
+    assert_geometry(g, thighs, knees)  # reads KNEE_W 58.6, KNEE_D 18.1
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(1, 400), st.integers(0, 2**31 - 1))
-def test_ema_scan_equals_the_recursion(n, seed):
-    rng = np.random.default_rng(seed)
-    a, x = rng.random(n), rng.normal(size=(n, 3))
-    y, ref = ema_scan(a[:, None], x), np.zeros(3)
-    for t in range(n):
-        ref = ref + a[t] * (x[t] - ref)
-        assert np.allclose(y[t], ref, rtol=1e-9, atol=1e-9)
+# ------------------------------------------------------------ label swaps
 
 
-def test_one_euro_batch_equals_stream():
-    rng = np.random.default_rng(3)
-    x = np.cumsum(rng.normal(size=(300, 4)), axis=0)
-    x[:7, 1] = np.nan  # a coordinate first seen at frame 7
-    y, speed = one_euro(x, 30.0, 1.5, 0.02, 1.0)
-    f = OneEuroStream((4,), 30.0, 1.5, 0.02, 1.0)
-    seen_before = np.zeros(4, dtype=bool)
-    for t in range(300):
-        xt = np.nan_to_num(x[t])
-        seen = np.isfinite(x[t])
-        first = seen & ~seen_before
-        f.value[first] = f.prev[first] = x[t, first]  # the caller starts each coordinate
-        seen_before |= seen
-        out = f.update(xt)
-        assert np.allclose(out[seen], y[t, seen], atol=1e-9)
-        assert np.allclose(f.speed[seen], speed[t, seen], atol=1e-9)
-    assert np.isnan(y[:7, 1]).all()
+SWAPS = {"sh": (0, 1), "hip": (2, 3), "knee": (4, 5), "ankle": (6, 7), "heel": (8, 9)}
 
 
-def noisy_clip(seed=0, frames=240):
-    """Points of a leg lift with noise, a dropout and a two-frame label swap."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((frames, 10, 3))
-    for t in range(frames):
-        h = 90.0 * math.sin(math.pi * t / frames) ** 2
-        out[t, :, :2] = pose(hip_deg=(h, 0.0), knee_deg=(h, 0.0)) + np.array([320.0, 240.0])
-    out[..., :2] += rng.normal(0, 1.0, (frames, 10, 2))
-    out[..., 2] = 0.9
-    truth = out.copy()
-    out[100:102, [4, 5, 6, 7, 8, 9]] = out[100:102, [5, 4, 7, 6, 9, 8]]  # model swaps legs
-    out[150:154, 6, 2] = 0.0  # left ankle unseen for 4 frames
-    return out, truth
+@settings(max_examples=200, deadline=None)
+@given(thighs=st.tuples(st.floats(-10.0, 130.0), st.floats(-10.0, 130.0)),
+       knees=st.tuples(st.floats(0.0, 140.0), st.floats(0.0, 140.0)),
+       swaps=st.sets(st.sampled_from(sorted(SWAPS)), min_size=1),
+       roll=st.floats(-30.0, 30.0), mirror=st.booleans())  # fmt: skip
+def test_label_swaps_change_no_angle(thighs, knees, swaps, roll, mirror):
+    assume(abs(thighs[0] - thighs[1]) > 1e-3)  # an exact tie falls to knee label 0
+    b = frame_of(image(REST, roll=roll, mirror=mirror))
+    img = image(body(thighs, knees, (0.02, 0.03), 0.05), roll=roll, mirror=mirror)
+    ref = geo(img, b)
+    order = list(range(10))
+    for name in swaps:
+        i, j = SWAPS[name]
+        order[i], order[j] = j, i
+    got = geo(img[order], b)
+    # The pairing itself: the same ankle and heel for each knee, whatever their labels.
+    perm = [5, 4, 7, 6, 9, 8] if "knee" in swaps else [4, 5, 6, 7, 8, 9]
+    assert (np.array(paired(img[order]))[:, 4:] == np.array(paired(img))[:, perm]).all()
+    assert np.allclose(got[list(LABEL_FREE)], ref[list(LABEL_FREE)], rtol=0, atol=1e-9)
+    assert got[Geo.LEG] == (1.0 - ref[Geo.LEG] if "knee" in swaps else ref[Geo.LEG])
+    hips = [Geo.HIP_R, Geo.HIP_L] if "knee" in swaps else [Geo.HIP_L, Geo.HIP_R]
+    assert np.allclose(got[hips], ref[[Geo.HIP_L, Geo.HIP_R]], atol=1e-9)
 
 
-def test_clean_track_repairs_swaps_and_equals_the_streaming_cleaner():
-    pts, truth = noisy_clip()
-    fps = 30.0
-    times = np.arange(len(pts)) / fps
-    clean = clean_track(pts, times, fps, CFG)
-    ref = clean_track(truth, times, fps, CFG)
-    # The swapped frames are repaired: the result matches the clean labels.
-    assert np.abs(clean.points[95:110] - ref.points[95:110]).max() < 1.0
-    c = Cleaner(fps, CFG)
-    for t in range(len(pts)):
-        c.update(times[t], pts[t].tolist())
-        got = np.stack([c.xs, c.ys], axis=-1)
-        assert np.allclose(got, clean.points[t], atol=1e-6, equal_nan=True)
+# ------------------------------------------------------------ floats == arrays, NaN
 
 
-def test_long_gap_becomes_nan_and_short_gap_is_held():
-    pts, _ = noisy_clip()
-    pts[50:55, 4, 2] = 0.0  # 5 frames = 0.17 s: held
-    pts[120:140, 5, 2] = 0.0  # 20 frames = 0.67 s: lost after 0.3 s
-    times = np.arange(len(pts)) / 30.0
-    clean = clean_track(pts, times, 30.0, CFG)
-    assert np.isfinite(clean.points[50:55, 4]).all()
-    assert np.isfinite(clean.points[120:129, 5]).all()
-    assert np.isnan(clean.points[130:140, 5]).all()
-    assert np.isfinite(clean.points[140, 5]).all()
+def random_poses(rng, n, nan_rate):
+    """(n, 10, 2) image points of random poses, placements and dropouts."""
+    out = np.empty((n, 10, 2))
+    for i in range(n):
+        p = body(rng.uniform(-20, 140, 2), rng.uniform(-10, 160, 2), rng.normal(0, 0.05, 2),
+                 rng.uniform(-0.1, 0.4))  # fmt: skip
+        p += rng.normal(0, 0.05, p.shape)  # points off the rigid model too
+        out[i] = image(p, rng.uniform(30, 600), rng.uniform(-500, 1500, 2),
+                       rng.uniform(-80, 80), rng.random() < 0.5)  # fmt: skip
+    out[rng.random((n, 10)) < nan_rate] = np.nan
+    return out
 
 
-def test_body_points_uses_blazepose_heels_when_present():
-    kp = np.zeros((2, 17, 3))
-    kp[..., 2] = 1.0
-    kp[:, 15, :2] = (10.0, 20.0)
-    lm = np.zeros((2, 33, 4))
-    lm[:, 29] = (11.0, 25.0, 0.0, 0.8)
-    pts = body_points(kp, lm)
-    assert pts[0, 8].tolist() == [11.0, 25.0, 0.8]
-    assert body_points(kp)[0, 8].tolist() == [10.0, 20.0, 1.0]
+@pytest.mark.parametrize("nan_rate", [0.0, 0.15])
+def test_floats_and_arrays_give_the_same_numbers(nan_rate):
+    rng = np.random.default_rng(7)
+    n = 600
+    live, rest = random_poses(rng, n, nan_rate), random_poses(rng, n, nan_rate / 3)
+    xs, ys, rx, ry = (list(a) for a in (live[..., 0].T, live[..., 1].T, rest[..., 0].T,
+                                         rest[..., 1].T))  # fmt: skip
+    pair_legs(xs, ys, NUM)
+    pair_legs(rx, ry, NUM)
+    xs, ys, rx, ry = (np.array(a) for a in (xs, ys, rx, ry))
+    for lower in (False, True):
+        bn = basis(rest_sample(rx, ry, lower, NUM), NUM)
+        gn = np.array(frame_geometry(xs, ys, bn, NUM))
+        cn = np.array(pose_checks(xs, ys, *LIMITS, NUM), dtype=float)
+        for t in range(n):
+            bp = basis(rest_sample(rx[:, t].tolist(), ry[:, t].tolist(), lower, PY), PY)
+            gp = frame_geometry(xs[:, t].tolist(), ys[:, t].tolist(), bp, PY)
+            cp = pose_checks(xs[:, t].tolist(), ys[:, t].tolist(), *LIMITS, PY)
+            np.testing.assert_allclose(np.array(bp, float), np.array(bn)[:, t], rtol=1e-12,
+                                       atol=1e-9)  # fmt: skip
+            np.testing.assert_allclose(np.array(gp, float), gn[:, t], rtol=1e-12, atol=1e-9)
+            np.testing.assert_array_equal(np.array(cp[:4]), cn[:4, t])
+            np.testing.assert_allclose(cp[4], cn[4, t], rtol=1e-12)
+        assert nan_rate == 0 or np.isnan(gn).any()  # the NaN paths were exercised
+
+
+@pytest.mark.parametrize("xp", [PY, NUM])
+def test_missing_points_give_nan_not_an_exception(xp):
+    b = frame_of(image(REST))
+    img = image(body(thighs=(60.0, 0.0), knees=(40.0, 0.0)))
+
+    def run(*lost):
+        p = img.copy()
+        p[list(lost)] = np.nan
+        if xp is PY:
+            return geo(p, b)
+        xs, ys = list(p[:, :1]), list(p[:, 1:])
+        pair_legs(xs, ys, NUM)
+        return np.array(frame_geometry(xs, ys, b, NUM))[:, 0]
+
+    assert np.isfinite(run()).all()
+    g = run(3)  # one hip: the other (SPREAD off the middle) stands in for the mid-hip
+    assert np.isfinite(g).all() and g[Geo.PELVIS_F : Geo.PELVIS_N + 1] == pytest.approx(SPREAD)
+    g = run(4)  # the working knee: the other leg is all that is known
+    assert np.isnan(g[[Geo.KNEE_D, Geo.HIP_L]]).all() and g[Geo.LEG] == 1.0
+    assert g[Geo.HIP] == pytest.approx(0.0, abs=1e-9) and np.isfinite(g[Geo.HEEL_D])
+    g = run(6)  # the working ankle: its knee flexion only
+    assert np.isnan(g[Geo.KNEE_W]) and np.isfinite(np.delete(g, Geo.KNEE_W)).all()
+    g = run(2, 3)  # both hips: everything but the shoulders (LEG falls back to 0)
+    assert np.isfinite(g[Geo.SHOULDER]) and g[Geo.LEG] == 0.0
+    assert np.isnan(np.delete(g, [Geo.SHOULDER, Geo.LEG])).all()
+    g = run(*range(10))
+    assert g[Geo.LEG] == 0.0 and np.isnan(np.delete(g, Geo.LEG)).all()
+
+
+# ------------------------------------------------------------ baseline-free checks
+
+
+def test_pose_checks_lying_or_upright():
+    lying, one, both, rest, torso = checks(image(REST, scale=180.0))
+    assert lying and one and both and rest and torso == pytest.approx(180.0)
+    assert all(checks(image(REST, roll=25.0, mirror=True))[:4])
+    assert not any(checks(image(REST, roll=80.0))[:4])  # standing or sitting up
+    assert not any(checks(image(REST, roll=-80.0, mirror=True))[:4])
+    # A tuck lifts the trunk (39 deg here) but not the shoulder-to-ankle line: lying.
+    tuck = image(body(thighs=(120.0, 120.0), knees=(140.0, 140.0), rise=0.8))
+    assert checks(tuck)[:4] == (True, False, False, False)
+
+
+@pytest.mark.parametrize("thighs,knees,want", [
+    ((0.0, 0.0), (0.0, 0.0), (True, True, True)),  # long and together
+    ((-4.0, 3.0), (8.0, 2.0), (True, True, True)),  # near enough
+    ((45.0, 0.0), (0.0, 0.0), (True, False, False)),  # one leg lifted
+    ((0.0, 97.0), (0.0, 90.0), (True, False, False)),  # 90/90 on the right
+    ((0.0, 0.0), (0.0, 50.0), (True, False, False)),  # one knee bent
+    ((20.0, 20.0), (60.0, 60.0), (False, False, False)),  # both knees bent
+    ((0.0, 20.0), (0.0, 0.0), (True, True, False)),  # long but apart
+])  # fmt: skip
+def test_pose_checks_legs(thighs, knees, want):
+    """(one leg long, both long, at rest) for lying poses, camera rolled."""
+    for mirror in (False, True):
+        got = checks(image(body(thighs, knees), roll=10.0, mirror=mirror))
+        assert got[0] and got[1:4] == want
+
+
+# ------------------------------------------------------------ tilt
+
+
+def test_expected_tilt_values():
+    assert expected_tilt(60.0, PY) == pytest.approx(4.0)
+    assert expected_tilt(128.0, PY) == pytest.approx(11.0)
+    assert expected_tilt(NO_TILT_BELOW, PY) == pytest.approx(0.0, abs=1e-12)
+    assert expected_tilt(0.0, PY) == 0.0 and expected_tilt(-30.0, PY) == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-60.0, 200.0))
+def test_hip_flexion_plus_its_normal_tilt_is_the_thigh_angle(a):
+    h = hip_flexion(a, PY)
+    assert h + expected_tilt(h, PY) == pytest.approx(a, abs=1e-9)
+    if a <= NO_TILT_BELOW:
+        assert h == a
+    assert hip_flexion(np.array([a]), NUM)[0] == pytest.approx(h, abs=1e-12)
+    assert hip_flexion(a + 1.0, PY) > h  # strictly increasing: no fold in the inverse
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.floats(0.0, 0.3), direction=st.floats(0.0, 360.0), r=st.floats(0.05, 1.0))
+def test_pelvis_tilt_reads_the_posterior_quadrant_only(size, direction, r):
+    c, s = math.cos(math.radians(direction)), math.sin(math.radians(direction))
+    along_f, along_n = size * c, size * s  # direction 90..180 = up and toward the head
+    tilt = pelvis_tilt(along_f, along_n, r, PY)
+    toward_head, up = max(-along_f, 0.0), max(along_n, 0.0)
+    assert tilt == pytest.approx(math.degrees(math.hypot(toward_head, up) / r), abs=1e-9)
+    if 90.0 <= direction <= 180.0:  # the whole displacement is an arc of tilt
+        assert tilt == pytest.approx(math.degrees(size / r), abs=1e-9)
+    if c >= 0.0 and s <= 0.0:  # toward the feet and down: no posterior tilt
+        assert tilt == 0.0
+    assert pelvis_tilt(np.array([along_f]), np.array([along_n]), r, NUM)[0] == pytest.approx(tilt)
+
+
+def test_pelvis_tilt_units():
+    r = 0.26
+    assert pelvis_tilt(0.0, r * math.radians(10.0), r, PY) == pytest.approx(10.0)
+    assert pelvis_tilt(-r * math.radians(10.0), 0.0, r, PY) == pytest.approx(10.0)
+    assert pelvis_tilt(0.3, -0.2, r, PY) == 0.0
+    assert pelvis_tilt(0.3, r * math.radians(6.0), r, PY) == pytest.approx(6.0)
