@@ -158,10 +158,9 @@ class StreamingJudge:
 
         if judged and hip < SETTLED_DEG and base.legs_long:
             self.pelvis.settle(xs, ys, frame[Basis.TORSO])
-        if self._pending is not None and (self._rep is not None or not judged):
+        if self._pending is not None and not judged:
             self._pending = None
-            if self._rep is None:
-                self._undo(self._pending_undo)
+            self._undo(self._pending_undo)
         elif self._pending is not None and base.legs_long:
             events = self._emit(events, self._pending)
             self._pending = None
@@ -217,6 +216,9 @@ class StreamingJudge:
 
     def _start(self, events: list | None, bottom: int, bottom_seen: bool) -> list | None:
         t, cfg = self._t, self.cfg
+        if self._pending is not None:  # a next lift proves the unseen one was a lift too
+            events = self._emit(events, self._pending)
+            self._pending = None
         bottom = max(bottom, self._n - 1 - round(cfg.rep.lookback_s * self.fps), 0)
         leg = majority_leg(self._rows[bottom : self._n], 0.5 * cfg.rep.start_deg)
         same_set = self._last_leg == leg and t - self._last_end_t <= cfg.rep.set_pause_s
@@ -272,7 +274,7 @@ class StreamingJudge:
         self._last_end, self._last_end_t, self._last_leg = end, self._t, leg
         if not rep.bottom_seen and not self.baseline.legs_long:
             # a lift already under way when judging began counts once the legs lie long
-            # again: a bridge or a sit-up that started bent never does
+            # again or the next lift starts: a bridge or a sit-up that began bent never does
             self._pending, self._pending_undo = done, rep.undo
             return events
         return self._emit(events, done)
