@@ -221,7 +221,8 @@ class Publisher:
         sent = self._inflight.pop(mid, None)
         if sent is not None:
             key, fingerprint = sent
-            self._sent.pop(key, None)
+            if self._sent.get(key) == fingerprint:  # not when a newer copy is in flight
+                del self._sent[key]
             self.watermark.ack(key, fingerprint)
             if self._backlog:
                 self._backlog, self._rescan = False, True
