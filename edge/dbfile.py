@@ -4,11 +4,13 @@ file that is not ours (SQLite would otherwise create a WAL beside it, or switch 
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from edge.errors import HipflexError
 
@@ -105,3 +107,29 @@ def _check_parent(path: Path) -> None:
         if not os.access(parent, os.W_OK | os.X_OK):
             raise HipflexError(f"history database {path}: cannot create it in {parent} (read-only)")
         return
+
+
+def reading(method: Callable) -> Callable:
+    """A damaged database found while reading is a one-line error naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise HipflexError(f"history database {self.path} cannot be read: {exc}") from None
+
+    return wrapper
+
+
+def disk_full(exc: sqlite3.Error, path: Path) -> bool:
+    """SQLite's error for a full disk, or the I/O error it gives when even the WAL index
+    cannot be made (SQLITE_IOERR_SHMSIZE) on a disk with no room left."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        return True
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return name.startswith("SQLITE_IOERR") and st.f_bavail * st.f_frsize < 64 * 1024

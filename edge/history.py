@@ -18,24 +18,22 @@ version i to i + 1, each step in one transaction.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge.dbfile import check_contents, check_db_file
+from edge.dbfile import check_contents, check_db_file, disk_full, reading
 from edge.errors import HipflexError
 from edge.events import Event
-from edge.history_spool import SpoolWriter
+from edge.history_spool import Op, SpoolWriter
 from edge.spool import Spool, spool_path
 
 log = logging.getLogger(__name__)
@@ -219,19 +217,6 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _reading(method: Callable) -> Callable:
-    """A damaged database found while reading is a one-line error naming the file."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise HipflexError(f"history database {self.path} cannot be read: {exc}") from None
-
-    return wrapper
-
-
 class History(SpoolWriter):
     """The history store. The live loop calls `start_session`, then `record` for each event
     and `sample` every frame, then `end_session`; reports and the CLI use the queries.
@@ -272,7 +257,7 @@ class History(SpoolWriter):
                 self._conn = None
             if isinstance(exc, HipflexError):
                 raise
-            if readonly or not _disk_full(exc, self.path):
+            if readonly or not disk_full(exc, self.path):
                 raise HipflexError(f"history database {self.path} cannot be used: {exc}") from None
             # Its header was checked (edge.dbfile); what it lacks is room for the WAL. Start
             # with every event going to the spool, and open the database once there is room.
@@ -281,7 +266,7 @@ class History(SpoolWriter):
             starts_full = True
         self._retry_s = retry_s
         self._clock = clock
-        self._pending: deque[_Op] = deque()
+        self._pending: deque[Op] = deque()
         self._session_row: dict[str, Any] = {}
         self.spooled_reps = 0  # after close(): reps left in the spool for the next start
         self._max_pending = max_pending
@@ -418,18 +403,8 @@ class History(SpoolWriter):
         `spooled_reps` says how many reps that is (the caller exits non-zero on it)."""
         if not self.readonly:
             self.end_session()
-            if not self.flush():
-                self._spool_pending()
-                lost = sum(1 for op in self._pending if op.kind == "rep" and not op.spooled)
-                if lost:
-                    log.error("history: %d reps could be written neither to %s nor to its spool "
-                              "and are lost", lost, self.path)  # fmt: skip
-            if self._spool is not None:
-                self.spooled_reps = sum(
-                    1 for rec in self._spool.records() if rec.get("kind") == "rep"
-                )
-                self._spool.close()
-                self._spool = None
+            self.flush()
+            self._close_spool()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -465,7 +440,7 @@ class History(SpoolWriter):
             spooled = next((op for op in self._pending if op.spooled), None)
             if spooled is not None:
                 self._pending.remove(spooled)
-        self._pending.append(_Op(kind, payload, self._session_row))
+        self._pending.append(Op(kind, payload, self._session_row))
         self._drain()
         if self._pending:
             self._spool_pending()
@@ -501,13 +476,7 @@ class History(SpoolWriter):
             # Hand the outage's WAL growth back to the disk while there is room to do it.
             with contextlib.suppress(sqlite3.Error):
                 self._writable().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if self._spool is not None and self._spool.used:
-            try:
-                self._replay_spool()
-            except (sqlite3.DatabaseError, OSError) as exc:
-                self._write_failed(exc)
-            else:
-                self._spool_full = False
+        self._replay_if_spooled()
 
     def _apply_op(self, conn: sqlite3.Connection, kind: str, payload: Any) -> None:
         _APPLY[kind](self, conn, payload)
@@ -660,7 +629,7 @@ class History(SpoolWriter):
 
     # ----------------------------------------------------------------- reading
 
-    @_reading
+    @reading
     def sessions(
         self,
         *,
@@ -690,7 +659,7 @@ class History(SpoolWriter):
         rows = self._read().execute(sql, params).fetchall()[::-1]
         return self._expand(rows)
 
-    @_reading
+    @reading
     def session(self, session_id: int) -> dict[str, Any]:
         rows = self._read().execute("SELECT * FROM sessions WHERE id = ?", (session_id,))
         found = self._expand(rows.fetchall())
@@ -720,7 +689,7 @@ class History(SpoolWriter):
             log.info("history: deleted %d sessions that started before %s", n, utc_text(cutoff))
         return n
 
-    @_reading
+    @reading
     def latest_id(self) -> int | None:
         row = (
             self._read()
@@ -729,7 +698,7 @@ class History(SpoolWriter):
         )
         return None if row is None else row[0]
 
-    @_reading
+    @reading
     def series(self, session_id: int) -> np.ndarray:
         """The session's angle samples, (n, 5) float32 in SERIES_COLUMNS order, by time."""
         blobs = self._read().execute(
@@ -822,17 +791,6 @@ class History(SpoolWriter):
         return out
 
 
-@dataclass
-class _Op:
-    """One write waiting for the database, with the session it belongs to (by row, for the
-    spool) and whether the spool holds it yet."""
-
-    kind: str
-    payload: Any
-    session: dict[str, Any]
-    spooled: bool = False
-
-
 _APPLY: dict[str, Callable[[History, sqlite3.Connection, Any], None]] = {
     "session": History._apply_session,
     "set": History._apply_set,
@@ -885,19 +843,6 @@ def _decimate(t: np.ndarray, period: float) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     bins = np.floor((t - t[0]) / period).astype(np.int64)
     return np.flatnonzero(np.r_[True, np.diff(bins) > 0])
-
-
-def _disk_full(exc: sqlite3.Error, path: Path) -> bool:
-    """SQLite's error for a full disk, or the I/O error it gives when even the WAL index
-    cannot be made (SQLITE_IOERR_SHMSIZE) on a disk with no room left."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    if name == "SQLITE_FULL":
-        return True
-    try:
-        st = os.statvfs(path.parent)
-    except OSError:
-        return False
-    return name.startswith("SQLITE_IOERR") and st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def _real(value: Any) -> float | None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import sqlite3
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edge.spool import MIN_RESERVE, Spool, decode_op, encode_op, reserve_size, spool_path
@@ -18,10 +19,19 @@ from edge.spool import MIN_RESERVE, Spool, decode_op, encode_op, reserve_size, s
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from edge.history import _Op
-
 log = logging.getLogger("edge.history")
 SERIES_WIDTH = 5  # columns of an angle sample (edge.history.SERIES_COLUMNS)
+
+
+@dataclass
+class Op:
+    """One write waiting for the database, with the session it belongs to (by row, for the
+    spool) and whether the spool holds it yet."""
+
+    kind: str
+    payload: Any
+    session: dict[str, Any]
+    spooled: bool = False
 
 
 class SpoolWriter:
@@ -30,7 +40,8 @@ class SpoolWriter:
     path: Path
     _conn: sqlite3.Connection | None
     _spool: Spool | None
-    _pending: deque[_Op]
+    _pending: deque[Op]
+    spooled_reps: int
     _spool_full: bool
     _session_id: int | None
     _set_ids: dict[int, int]
@@ -43,6 +54,9 @@ class SpoolWriter:
         raise NotImplementedError
 
     def _apply_session(self, conn: sqlite3.Connection, row: dict) -> None:
+        raise NotImplementedError
+
+    def _write_failed(self, exc: Exception) -> None:
         raise NotImplementedError
 
     def _open_spool(self) -> None:
@@ -163,3 +177,27 @@ class SpoolWriter:
                 (sid, payload[0], payload[0], payload[0], payload[1]),
             ).fetchone() is not None  # fmt: skip
         return False  # "set" and "end" are idempotent updates
+
+    def _replay_if_spooled(self) -> None:
+        """Once the queue has drained, what the spool holds goes to the database too."""
+        if self._spool is not None and self._spool.used:
+            try:
+                self._replay_spool()
+            except (sqlite3.DatabaseError, OSError) as exc:
+                self._write_failed(exc)
+            else:
+                self._spool_full = False
+
+    def _close_spool(self) -> None:
+        """At close, after the last flush: spool what is still pending, and count the reps
+        the spool holds for the next start (`spooled_reps`; the loop exits 75 on it)."""
+        if self._pending:
+            self._spool_pending()
+            lost = sum(1 for op in self._pending if op.kind == "rep" and not op.spooled)
+            if lost:
+                log.error("history: %d reps could be written neither to %s nor to its spool "
+                          "and are lost", lost, self.path)  # fmt: skip
+        if self._spool is not None:
+            self.spooled_reps = sum(1 for rec in self._spool.records() if rec.get("kind") == "rep")
+            self._spool.close()
+            self._spool = None
