@@ -466,7 +466,9 @@ class History(SpoolWriter):
                     raise
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
                 raise
-            except (sqlite3.DatabaseError, OSError) as exc:
+            except (sqlite3.DatabaseError, OSError, HipflexError) as exc:
+                # HipflexError: the file, reopened, is no longer one we can use (replaced or
+                # damaged under us). Its events wait in memory and the spool like any other.
                 self._write_failed(exc)
                 return
             self._pending.popleft()

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from edge.errors import HipflexError
 from edge.spool import MIN_RESERVE, Spool, decode_op, encode_op, reserve_size, spool_path
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class SpoolWriter:
         if self._spool is not None and self._spool.used:
             try:
                 self._replay_spool()
-            except (sqlite3.DatabaseError, OSError) as exc:
+            except (sqlite3.DatabaseError, OSError, HipflexError) as exc:
                 self._write_failed(exc)
             else:
                 self._spool_full = False

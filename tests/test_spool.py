@@ -132,3 +132,24 @@ def test_a_newer_schema_is_refused_before_anything_is_written(tmp_path):
         History(db)
     assert db.read_bytes() == before
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["h.db"]  # no WAL, no spool
+
+
+def test_a_database_replaced_under_a_running_box_costs_no_rep(tmp_path):
+    """An I/O error closes the connection; the file it reopens is no longer a database (a
+    restore gone wrong). The rep waits in the spool until the right file is back."""
+    db = tmp_path / "h.db"
+    h = History(db, retry_s=3600.0)
+    h.start_session("Ada", "clip", "keypoints", 30.0)
+    h.record(rep(1, 0.0))
+    h._conn.close()  # type: ignore[union-attr]  # what _write_failed does after an I/O error
+    h._conn = None
+    db.rename(tmp_path / "saved.db")
+    db.write_text("not a database\n")
+    h.record(rep(2, 3.0))
+    assert h.pending and [r["kind"] for r in Spool(spool_path(db)).records()][-1] == "rep"
+    (tmp_path / "saved.db").replace(db)
+    assert h.flush()
+    h.close()
+    with History(db, readonly=True) as reader:
+        (session,) = reader.sessions()
+    assert [r["index"] for r in session["reps"]] == [1, 2]
