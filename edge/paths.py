@@ -95,9 +95,9 @@ def output_file(
     return path
 
 
-def socket_file(path: str | os.PathLike, what: str = "--socket") -> Path:
+def socket_file(path: str | os.PathLike, what: str = "--socket", replaces: bool = True) -> Path:
     """A Unix socket path that fits sun_path, and where anything already there is a socket
-    (only a socket is ever replaced)."""
+    (only a socket is ever replaced; a client, `replaces=False`, only connects to one)."""
     path = Path(path)
     if len(os.fsencode(path)) > SOCKET_PATH_MAX:
         raise HipflexError(
@@ -111,5 +111,6 @@ def socket_file(path: str | os.PathLike, what: str = "--socket") -> Path:
     except OSError as exc:
         raise HipflexError(f"{what} {path}: {exc.strerror}") from None
     if not stat.S_ISSOCK(st.st_mode):
-        raise HipflexError(f"{what} {path} exists and is not a socket; refusing to replace it")
+        why = "refusing to replace it" if replaces else "not hipflex's live view"
+        raise HipflexError(f"{what} {path} exists and is not a socket; {why}")
     return path

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.livefeed import default_socket_path
     from edge.paths import socket_file
 
-    path = socket_file(args.socket or default_socket_path())
+    path = socket_file(args.socket or default_socket_path(), replaces=False)
     try:
         if args.once:
             return show_once(path)
