@@ -88,7 +88,7 @@ def rep_to_fleet(broker: Broker, root: Path, n: int) -> list[float]:
     wait_for(collector.subscribed.is_set, what="subscription")
     publisher = Publisher(broker.fleet("mat-2", box="mat-2"), box_db)
     publisher.start()
-    reader = open_fleet_db(fleet_db)
+    reader = open_fleet_db(fleet_db).conn
     times = []
     analysis = make_analysis(1, sets=(("right", n),))
     try:

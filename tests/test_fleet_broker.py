@@ -58,7 +58,7 @@ class Running:
 
 
 def fleet_reps(db: Path, box: str) -> list[tuple]:
-    conn = open_fleet_db(db)
+    conn = open_fleet_db(db).conn
     try:
         rows = conn.execute(
             "SELECT s.box_session, r.rep_index, r.leg, r.peak_hip_flexion_deg FROM reps r "
@@ -235,7 +235,7 @@ def forged_session() -> dict:
 
 
 def _box_names(db: Path) -> list[str]:
-    conn = open_fleet_db(db)
+    conn = open_fleet_db(db).conn
     try:
         return [row[0] for row in conn.execute("SELECT box FROM boxes ORDER BY box")]
     finally:
@@ -301,7 +301,7 @@ def test_a_bad_message_is_reported_and_does_not_block_the_queue(tmp_path, broker
 
 
 def _error(db: Path) -> str | None:
-    conn = open_fleet_db(db)
+    conn = open_fleet_db(db).conn
     try:
         row = conn.execute("SELECT error FROM boxes").fetchone()
         return row[0] if row else None  # None too before the box's first message
@@ -358,7 +358,7 @@ def test_a_killed_box_goes_offline_by_its_last_will(tmp_path, broker):
 
 
 def _health(db: Path) -> dict:
-    conn = open_fleet_db(db)
+    conn = open_fleet_db(db).conn
     try:
         row = conn.execute("SELECT health FROM boxes").fetchone()
         return json.loads(row[0]) if row else {}

@@ -12,6 +12,7 @@ from typing import Any
 from edge.commands import add_config_option
 
 HELP = "fleet reporting over MQTT: collect every box's sessions, show the boxes' health"
+FLEET_DB_HELP = "fleet database: a path (default /var/lib/hipflex/fleet.db) or a postgresql:// URL"
 ONLINE_WITHIN_S = 90.0  # three missed health messages (every 30 s) make a box offline
 
 
@@ -21,9 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "collect", help="subscribe to the gym's boxes and store their sessions (a service)"
     )
     add_config_option(collect)
-    _db_option(collect, "fleet database (default /var/lib/hipflex/fleet.db)")
+    _db_option(collect, FLEET_DB_HELP)
     status = sub.add_parser("status", help="every box: last seen, online or offline, errors")
-    _db_option(status, "fleet database (default /var/lib/hipflex/fleet.db)")
+    _db_option(status, FLEET_DB_HELP)
     status.add_argument("--json", action="store_true", help="one JSON object per box")
     publish = sub.add_parser(
         "publish",
@@ -41,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _db_option(p: argparse.ArgumentParser, text: str) -> None:
-    p.add_argument("--db", type=Path, metavar="PATH", help=text)
+    p.add_argument("--db", metavar="PATH", help=text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +81,7 @@ def _publish(args: argparse.Namespace) -> int:
     if not config.fleet.enabled:
         raise HipflexError("fleet.enabled is false in the config: nothing is published")
     publisher = Publisher(
-        config.fleet, args.db or Path(config.storage.db_path), model=config.model.backend
+        config.fleet, Path(args.db or config.storage.db_path), model=config.model.backend
     )
     done = threading.Event()
     _until_signalled(done.set)
@@ -91,20 +92,14 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edge.errors import HipflexError
-    from edge.fleet.store import DEFAULT_FLEET_DB, boxes
-    from edge.history import connect
+    from edge.fleet.store import DEFAULT_FLEET_DB, open_fleet_db
 
     path = args.db or DEFAULT_FLEET_DB
-    if not path.exists():
-        raise HipflexError(f"no fleet database at {path} (pass --db; `fleet collect` makes it)")
-    conn = connect(path, readonly=True)
+    store = open_fleet_db(path, readonly=True)
     try:
-        rows = boxes(conn)
-    except Exception as exc:  # sqlite3.Error: not a fleet database
-        raise HipflexError(f"{path} is not a fleet database ({exc})") from None
+        rows = store.boxes()
     finally:
-        conn.close()
+        store.close()
     now = datetime.now(UTC)
     for row in rows:
         row["online"] = row["state"] == "online" and _age_s(row["last_seen"], now) <= (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from edge.config.fleet import FleetConfig
 from edge.errors import HipflexError
 from edge.fleet import HEALTH, SESSION, gym_filter, parse_topic
 from edge.fleet.mqtt import KEEPALIVE_S, connect_error, make_client, refused_line
-from edge.fleet.store import open_fleet_db, seen, store_health, store_session
+from edge.fleet.store import open_fleet_db
 
 log = logging.getLogger("hipflex.fleet")
 
@@ -34,11 +33,16 @@ def check_collector_config(fleet: FleetConfig) -> None:
 
 
 class Collector:
-    def __init__(self, fleet: FleetConfig, db_path: Path):
+    def __init__(self, fleet: FleetConfig, db: str | Path):
+        """`db`: a SQLite path or a postgresql:// URL (edge.fleet.store)."""
         check_collector_config(fleet)
         self.fleet = fleet
-        self.db_path = Path(db_path)
-        self.conn = open_fleet_db(self.db_path)
+        self.store = open_fleet_db(db)
+        self.db_label = str(db)
+        if self.store.postgres:
+            from edge.fleet.pg import safe_url
+
+            self.db_label = safe_url(str(db))  # never a password in the journal
         self.stored_reps = 0
         self.stored_sessions = 0
         self.subscribed = threading.Event()
@@ -79,7 +83,7 @@ class Collector:
         finally:
             if self._client.is_connected():
                 self._client.disconnect()
-            self.conn.close()
+            self.store.close()
 
     def _error(self, line: str) -> None:
         if line != self._last_error:
@@ -94,7 +98,7 @@ class Collector:
         self._last_error = ""
         log.info(
             "fleet: collector connected to %s:%d, storing in %s",
-            self.fleet.broker_host, self.fleet.broker_port, self.db_path,
+            self.fleet.broker_host, self.fleet.broker_port, self.db_label,
         )  # fmt: skip
         client.subscribe(gym_filter(self.fleet), qos=1)
 
@@ -116,11 +120,9 @@ class Collector:
         try:
             if where is not None:
                 self._store(*where, message.payload, bool(message.retain))
-        except sqlite3.Error as exc:
+        except self.store.transient as exc:
             # Not acknowledged: the broker sends it again once the database takes writes.
-            log.error("fleet: cannot store into %s (%s); will retry", self.db_path, exc)
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            log.error("fleet: cannot store into the fleet database (%s); will retry", exc)
             client.disconnect()
             self._stop.wait(5.0)
             return
@@ -132,15 +134,15 @@ class Collector:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             if kind == SESSION:
-                if store_session(self.conn, box, data):
+                if self.store.store_session(box, data):
                     self.stored_sessions += 1
                     self.stored_reps += len(data["reps"])
-                seen(self.conn, box)
+                self.store.seen(box)
             elif kind == HEALTH:
-                store_health(self.conn, box, data, retained)
-        except (ValueError, KeyError, TypeError, AttributeError, sqlite3.IntegrityError) as exc:
+                self.store.store_health(box, data, retained)
+        except (ValueError, KeyError, TypeError, AttributeError, *self.store.bad_data) as exc:
             # A payload no retry can fix (a CHECK it breaks included): acknowledged, so it
             # cannot block the queue, and kept visible in `fleet status`.
             line = f"bad {kind} message ({type(exc).__name__}: {exc})"
             log.warning("fleet: box %s sent a %s", box, line)
-            seen(self.conn, box, error=line)
+            self.store.seen(box, error=line)
