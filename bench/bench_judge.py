@@ -51,13 +51,17 @@ def streaming(kp: np.ndarray, lm: np.ndarray | None, fps: float) -> np.ndarray:
     return times
 
 
-def batch(kp: np.ndarray, lm: np.ndarray | None, fps: float, repeats: int = 3) -> float:
-    best = float("inf")
+def batch(kp: np.ndarray, lm: np.ndarray | None, fps: float,
+          repeats: int = 3) -> tuple[float, float]:  # fmt: skip
+    """(frames/s by the wall clock, frames/s by this process's CPU time), best of `repeats`.
+    On a shared machine the CPU time says what the code costs; on an idle one they agree."""
+    wall = cpu = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         judge_clip(kp, lm, fps)
-        best = min(best, time.perf_counter() - start)
-    return len(kp) / best
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return len(kp) / wall, len(kp) / cpu
 
 
 def cpu_name() -> str:
@@ -85,14 +89,17 @@ def main() -> None:
         f"Input: {args.frames} frames of synthetic sessions at {fps:.0f} fps "
         "(reps, sets, rests, faults, noise, dropouts, label swaps).\n"
     )
-    print("| input | streaming median µs/frame | streaming p95 µs/frame | analyze frames/s |")
-    print("|---|---|---|---|")
+    print(f"Load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
+    print("| input | streaming median µs/frame | streaming p95 µs/frame "
+          "| analyze frames/s (wall) | analyze frames/s (CPU time) |")
+    print("|---|---|---|---|---|")
     for landmarks in (False, True):
         kp, lm = session(args.frames, landmarks)
         t = streaming(kp, lm, fps) * 1e6
-        rate = batch(kp, lm, fps)
+        wall, cpu = batch(kp, lm, fps)
         name = "COCO-17 + BlazePose heels" if landmarks else "COCO-17 only"
-        print(f"| {name} | {np.median(t):.1f} | {np.percentile(t, 95):.1f} | {rate:,.0f} |")
+        print(f"| {name} | {np.median(t):.1f} | {np.percentile(t, 95):.1f} | {wall:,.0f} "
+              f"| {cpu:,.0f} |")
     print("\nCriteria: streaming ≤ 50 µs median, analyze ≥ 20,000 frames/s.")
 
 

@@ -88,6 +88,10 @@ class NUM:
         return np.maximum(a, 0.0)
 
     @staticmethod
+    def mid(a, b):
+        return 0.5 * (np.fmax(a, b) + np.fmin(a, b))
+
+    @staticmethod
     def greater(a, b):
         """a > b, where a NaN on the left loses and a NaN on the right wins."""
         return (a > b) | np.isnan(b) & ~np.isnan(a)
@@ -122,13 +126,19 @@ class PY:
         return 0.0 if a < 0.0 else a
 
     @staticmethod
+    def mid(a: float, b: float) -> float:
+        if a == a and b == b:
+            return 0.5 * (a + b)
+        return b if a != a else a
+
+    @staticmethod
     def greater(a: float, b: float) -> bool:
         return a > b or (b != b and a == a)
 
 
 def mid(a, b, xp=NUM):
     """Mean of two coordinates, or whichever one is known."""
-    return 0.5 * (xp.fmax(a, b) + xp.fmin(a, b))
+    return xp.mid(a, b)
 
 
 def wrap(deg, low: float = -180.0):

@@ -87,6 +87,10 @@ class PointGate:
         """Was body point `point` seen on the last frame (not only held)?"""
         return bool(self._valid[point])
 
+    def fresh_hips(self) -> bool:
+        """Were both hips seen on the last frame?"""
+        return bool(self._valid[2] and self._valid[3])
+
     def fresh_trunk_and_knees(self) -> bool:
         """Were the shoulders, hips and knees all seen on the last frame?"""
         return bool(self._valid[:6].all())
@@ -116,13 +120,12 @@ class Baseline:
         self._rest_since: float | None = None
         self.seen_long = False  # ever lying with a leg long: reps can start from here
         self._fresh = False  # the provisional baseline has had a frame with both legs long
-        self._xy = np.zeros((8, 2))  # shoulders, hips, knees, ankles
-        self._smooth = np.full((8, 2), np.nan)
-        self._d = np.zeros((8, 2))
-        self._vel = np.zeros((8, 2))
+        self._xy = np.zeros((2, 8))  # x and y of shoulders, hips, knees, ankles
+        self._smooth = np.full((2, 8), np.nan)
+        self._d = np.zeros((2, 8))
+        self._vel = np.zeros((2, 8))
         self._speed = np.zeros(6)
         self._pending: deque[tuple[float, tuple]] = deque()
-        self._seen = np.zeros(8, dtype=bool)
 
     def configure(self, cfg: ExerciseConfig) -> None:
         b = cfg.baseline
@@ -137,24 +140,23 @@ class Baseline:
         """Feed one frame's gated points (`fresh`: shoulders, hips and knees all seen on
         this frame, none only held); returns whether the athlete is lying down."""
         b, tr = self.cfg.baseline, self.cfg.tracking
-        xy, smooth, d, vel, seen = self._xy, self._smooth, self._d, self._vel, self._seen
-        xy[:, 0] = xs[:8]
-        xy[:, 1] = ys[:8]
+        xy, smooth, d, vel = self._xy, self._smooth, self._d, self._vel
+        xy[...] = (xs[:8], ys[:8])
         a = self._still_gain
         np.subtract(xy, smooth, out=d)
-        np.isfinite(d[:, 0], out=seen)  # both the point and its average known
-        d *= a
-        np.add(smooth, d, out=smooth, where=seen[:, None])
-        # velocity: the average's own step, averaged again, so its noise falls with the
-        # frame rate instead of rising with it
-        d *= self.fps
-        d -= vel
-        d *= a
-        np.add(vel, d, out=vel, where=seen[:, None])
-        np.isnan(smooth[:, 0], out=seen)  # not averaged yet: start from the point
-        np.copyto(smooth, xy, where=seen[:, None])
-        speed = np.hypot(vel[:6, 0], vel[:6, 1], out=self._speed)
-        px, py = smooth.T.tolist()
+        if np.isfinite(d.sum()):  # every point and its average known: the usual frame
+            d *= a
+            smooth += d
+            # velocity: the average's own step, averaged again, so its noise falls with
+            # the frame rate instead of rising with it
+            d *= self.fps
+            d -= vel
+            d *= a
+            vel += d
+        else:
+            self._partial(xy, d, a)
+        speed = np.hypot(vel[0, :6], vel[1, :6], out=self._speed)
+        px, py = smooth.tolist()
         px += xs[8:]
         py += ys[8:]
         lying, one_long, long, rest_pose, torso = pose_checks(
@@ -184,6 +186,19 @@ class Baseline:
             self._fresh = bool(long)
             self._add(rest_sample(xs, ys, True, PY), PROVISIONAL)
         return bool(lying)
+
+    def _partial(self, xy: np.ndarray, d: np.ndarray, a: float) -> None:
+        """The smoothing step when a point or its average is unknown: unseen points keep
+        their average and speed, points seen for the first time start from themselves."""
+        seen = np.isfinite(d[0]) & np.isfinite(d[1])
+        d *= a
+        np.add(self._smooth, d, out=self._smooth, where=seen)
+        d *= self.fps
+        d -= self._vel
+        d *= a
+        np.add(self._vel, d, out=self._vel, where=seen)
+        new = np.isnan(self._smooth[0])
+        np.copyto(self._smooth, xy, where=new)
 
     def _add(self, sample: tuple, kind: int) -> None:
         if not all(v == v for v in sample) or sample[-1] <= 0.0:

@@ -19,8 +19,19 @@ from judge_score import (
 )
 from synthetic import FAULTS, TruthRep
 
+# Cells where some fault's F1 is still below 0.95 (bench/RESULTS.md has the table): with
+# 0.5-0.7% jitter the pelvis at 10-30 fps is too noisy to separate rounding from a normal
+# tilt on every rep, and the judge keeps its precision (no tone on a good rep) over recall.
+SHORT_OF_F1 = {(0.1, 15.0), (0.3, 60.0), (0.5, 10.0), (0.5, 15.0), (0.5, 30.0), (0.5, 60.0),
+               (0.7, 10.0), (0.7, 15.0), (0.7, 30.0), (0.7, 60.0)}  # fmt: skip
+F1_FLOOR = 0.6  # what no cell may fall below, while some are short of 0.95
 CELLS = [pytest.param(t, f, id=f"{t}%-{f:g}fps") for t in TIERS for f in MATRIX_FPS]
-JUDGE_V2 = pytest.mark.xfail(strict=False, reason="judge v2 in progress")
+F1_CELLS = [
+    pytest.param(t, f, id=f"{t}%-{f:g}fps", marks=pytest.mark.xfail(
+        strict=False, reason="issue 11: fault F1 below 0.95 in this cell")) if (t, f) in
+    SHORT_OF_F1 else pytest.param(t, f, id=f"{t}%-{f:g}fps")
+    for t in TIERS for f in MATRIX_FPS
+]  # fmt: skip
 
 
 @functools.cache
@@ -28,21 +39,29 @@ def cell(tier: float, fps: float) -> Tally:
     return run_cell(tier, fps, CLIPS_PER_CELL)
 
 
-@JUDGE_V2
 @pytest.mark.parametrize(("tier", "fps"), CELLS)
 def test_cell_rep_count_exact(tier, fps):
     tally = cell(tier, fps)
     assert tally.exact_rate >= 0.98, tally.failures
 
 
-@JUDGE_V2
-@pytest.mark.parametrize(("tier", "fps"), CELLS)
+@pytest.mark.parametrize(("tier", "fps"), F1_CELLS)
 def test_cell_fault_f1(tier, fps):
     tally = cell(tier, fps)
     assert not [p for p in cell_problems(tier, tally) if " F1 " in p], cell_problems(tier, tally)
 
 
-@JUDGE_V2
+@pytest.mark.parametrize(("tier", "fps"), CELLS)
+def test_cell_fault_f1_floor_and_lumbar_precision(tier, fps):
+    """Where a cell is short of 0.95 it is never far short, and a lumbar tone on a good rep
+    stays rare at every jitter."""
+    tally = cell(tier, fps)
+    low = {f: v for f in FAULTS if (v := tally.f1(f)) is not None and v < F1_FLOOR}
+    assert not low, low
+    p = tally.precision("lumbar_rounding")
+    assert p is None or p >= 0.75, p
+
+
 @pytest.mark.parametrize(("tier", "fps"), [c for c in CELLS if c.values[0] in LUMBAR_TIERS])
 def test_cell_lumbar_rounding_precision(tier, fps):
     p = cell(tier, fps).precision("lumbar_rounding")

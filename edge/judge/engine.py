@@ -156,8 +156,9 @@ class StreamingJudge:
             self._smooth = hip if s != s else s + self._gain * (hip - s)
         self._rows[i] = (t, self._smooth if hip == hip else math.nan, float(judged), hip, *geo[1:])
 
-        if judged and hip < SETTLED_DEG and base.legs_long:
-            self.pelvis.settle(xs, ys, frame[Basis.TORSO])
+        if judged and self.gate.fresh_hips():
+            settled = hip < SETTLED_DEG and base.legs_long
+            self.pelvis.observe(xs, ys, frame[Basis.TORSO], settled)
         if self._pending is not None and not judged:
             self._pending = None
             self._undo(self._pending_undo)

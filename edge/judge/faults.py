@@ -22,6 +22,7 @@ from edge.kinematics import NUM, expected_tilt, pelvis_tilt
 TOP_FRACTION = 0.2
 MIN_TOP_S = 0.3
 PEAK_WINDOW_S = 0.15  # the knee is read within this of the peak
+MIN_PROGRESS = 0.25  # the pelvis is read over the lift past this much of its rise
 
 
 @dataclass
@@ -53,18 +54,30 @@ def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
     return peak, top, bottom
 
 
-def pelvis_travel(rows: np.ndarray, top: np.ndarray, jitter: float) -> tuple[float, float]:
-    """Mid-hip travel at the top, torso lengths: the size of its mean displacement, and the
-    part of it that the hip's jitter (per-axis, torso lengths; NaN if unknown) cannot
-    explain at two standard errors."""
-    pf = rows[top, Col.PELVIS_F]
-    pn = rows[top, Col.PELVIS_N]
-    seen = np.isfinite(pf) & np.isfinite(pn)
-    n = int(np.count_nonzero(seen))
-    if not n:
+def pelvis_travel(rows: np.ndarray, peak: int, bottom: float, jitter: float,
+                  reference: float) -> tuple[float, float]:  # fmt: skip
+    """Mid-hip travel at the top of the lift, torso lengths, and the part of it that the
+    hip's jitter (per axis, torso lengths; NaN if unknown) cannot explain at two standard
+    errors; `reference` is the resting hip's own variance as a fraction of one frame's.
+
+    The pelvis curls with the lift and uncurls with the return, so the hip's displacement
+    is fitted as proportional to the lift's progress p (0 at the bottom, 1 at the peak)
+    over every frame past a quarter of it: a least-squares slope through the origin, which
+    weighs the top most and still uses the way up and down.
+    """
+    hs = rows[:, Col.HIP_S]
+    if not hs[peak] > bottom:
         return math.nan, math.nan
-    travel = float(pelvis_tilt(pf[seen].mean(), pn[seen].mean(), math.degrees(1.0), NUM))
-    margin = 2.0 * jitter / math.sqrt(n) if jitter == jitter else 0.0
+    p = (hs - bottom) / (hs[peak] - bottom)
+    pf, pn = rows[:, Col.PELVIS_F], rows[:, Col.PELVIS_N]
+    use = (p >= MIN_PROGRESS) & np.isfinite(pf) & np.isfinite(pn)
+    if not use.any():
+        return math.nan, math.nan
+    p = np.minimum(p[use], 1.0)
+    weight = float(p @ p)
+    travel = float(pelvis_tilt((p @ pf[use]) / weight, (p @ pn[use]) / weight,
+                               math.degrees(1.0), NUM))  # fmt: skip
+    margin = 2.0 * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
     return travel, travel - margin
 
 
@@ -79,11 +92,11 @@ def lumbar_so_far(rows: np.ndarray, pelvis: PelvisScale, cfg: ExerciseConfig) ->
     """Live: has the top of the lift so far shown more pelvic tilt than allowed, beyond
     jitter, over at least `min_duration_s` of it?"""
     f = cfg.faults.lumbar_rounding
-    peak, top, _ = top_of(rows)
+    peak, top, bottom = top_of(rows)
     t = rows[top, Col.T]
     if t[-1] - t[0] < f.min_duration_s:
         return False
-    sure = pelvis_travel(rows, top, pelvis.noise)[1]
+    sure = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)[1]
     return excess_tilt(sure, float(rows[peak, Col.HIP_S]), pelvis)[1] > f.max_excess_tilt_deg
 
 
@@ -153,7 +166,7 @@ def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
     t = rows[:, Col.T]
     fit = _parabola_peak(t[top], rows[top, Col.HIP])
     peak_t, peak_nominal = fit if fit is not None else (t[peak], float(rows[peak, Col.HIP_S]))
-    travel, sure = pelvis_travel(rows, top, pelvis.noise)
+    travel, sure = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
     tilt, excess = excess_tilt(travel, peak_nominal, pelvis)
     near = np.abs(t - peak_t) <= PEAK_WINDOW_S
     if not near.any():

@@ -23,6 +23,7 @@ from edge.tracking import gain
 
 SETTLED_DEG = 15.0  # working-leg flexion below which the normal tilt is nil
 SETTLE_TAU_S = 1.0
+JITTER_TAU_S = 3.0
 PRIOR_REPS = 1
 RECENT_REPS = 9
 MIN_NORMAL_TILT_DEG = 5.0  # reps with less normal tilt say little about its scale
@@ -32,35 +33,54 @@ SPREAD = 2.0  # no athlete's travel per degree is further than this from the nom
 class PelvisScale:
     def __init__(self, fps: float, radius_torso: float):
         self._hip: list[float] | None = None
-        self.noise = math.nan  # per-axis jitter of the resting mid-hip, torso lengths
+        self.noise = math.nan  # per-axis jitter of the mid-hip, torso lengths
         self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
         self._var = math.nan
+        self._last: tuple[float, float] | None = None
+        self._first = 1.0  # weight the resting hip still gives its first frame, squared
+        self.reference_var = 1.0
         self.configure(fps, radius_torso)
 
     def configure(self, fps: float, radius_torso: float) -> None:
-        self._gain = gain(SETTLE_TAU_S, fps)
+        self._gain = g = gain(SETTLE_TAU_S, fps)
+        self._jitter_gain = gain(JITTER_TAU_S, fps)
+        self.reference_var = g / (2.0 - g)  # an exponential average's variance, per frame's
         self._prior = radius_torso * math.pi / 180.0
         self._update()
 
     def _update(self) -> None:
         self.per_deg = median([self._prior] * PRIOR_REPS + list(self._ratios))
 
-    def settle(self, xs: list, ys: list, torso: float) -> None:
-        """A frame with both legs down: average its mid-hip into the resting hip, and its
-        scatter about it into the jitter estimate."""
+    def observe(self, xs: list, ys: list, torso: float, settled: bool) -> None:
+        """Every judged frame: the mid-hip's frame-to-frame step feeds the jitter estimate
+        (white jitter of sigma per axis makes steps of variance 2 sigma^2 per axis; the
+        hip's own slow motion only makes it cautious). With both legs down (`settled`) the
+        mid-hip is also averaged into the resting hip."""
         _, _, hx, hy = trunk_mids(xs, ys, _PY)
         if hx != hx or hy != hy:
+            self._last = None
             return
-        if self._hip is None:
-            self._hip = [hx, hy]
+        if self._last is not None:
+            dx, dy = hx - self._last[0], hy - self._last[1]
+            var = 0.25 * (dx * dx + dy * dy) / (torso * torso)
+            g = self._jitter_gain
+            self._var = var if self._var != self._var else self._var + g * (var - self._var)
+            self.noise = math.sqrt(self._var)
+        self._last = (hx, hy)
+        if not settled:
             return
         g = self._gain
-        dx, dy = hx - self._hip[0], hy - self._hip[1]
-        var = 0.5 * (dx * dx + dy * dy) / (torso * torso)
-        self._var = var if self.noise != self.noise else self._var + g * (var - self._var)
-        self.noise = math.sqrt(self._var)
-        self._hip[0] += g * dx
-        self._hip[1] += g * dy
+        if self._hip is None:
+            self._hip = [hx, hy]
+            self._first = 1.0
+        else:
+            self._hip[0] += g * (hx - self._hip[0])
+            self._hip[1] += g * (hy - self._hip[1])
+            self._first *= (1.0 - g) ** 2
+        # the resting hip's variance, as a fraction of one frame's: an average started from
+        # one frame, then exponential (what a few frames into a session it still is)
+        steady = g / (2.0 - g)
+        self.reference_var = self._first + steady * (1.0 - self._first)
 
     def frame(self, frame: tuple | None) -> tuple | None:
         """The baseline's body frame with this resting hip in place of the rests' own."""
