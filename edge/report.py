@@ -13,27 +13,18 @@ from __future__ import annotations
 import base64
 import html
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from edge import __version__
+from edge.config.exercise import ExerciseConfig
+from edge.config.faults import REGISTRY
 from edge.history import LEGS, History
 
-FAULT_LABELS = {
-    "lumbar_rounding": (
-        "lumbar rounding",
-        "fake hip flexion: the pelvis curls, the low back rounds",
-    ),
-    "chest_lift": ("chest lift", "the shoulders curl off the floor"),
-    "down_leg_bent": ("down leg bent", "the down leg's knee bends or its heel lifts"),
-    "short_range": ("short range", "the top is well short of 90/90"),
-    "over_flexion": ("over-flexion", "flexion forced past the target by the hip"),
-    "knee_angle": ("knee angle", "the heel is not level with the knee at the top"),
-    "band_unloaded": ("band unloaded", "the leg rests on the floor between reps"),
-    "too_fast": ("too fast", "the lift is rushed"),
-}
+FAULT_LABELS = {f.name: (f.label, f.sees) for f in REGISTRY}
 STATUS_LABELS = {
     "not_lying": "not lying down",
     "tracking_lost": "tracking lost",
@@ -41,23 +32,39 @@ STATUS_LABELS = {
 }
 LEG_COLOR = {"left": "#2563eb", "right": "#d9480f"}
 GOOD, BAD, MUTED, INK = "#2f9e44", "#e03131", "#adb5bd", "#212529"
-TARGET_HIP = (80.0, 110.0)  # exercise.md: short below 80, over-flexed above 110
-TARGET_KNEE = (70.0, 110.0)  # 90 ± 20
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The bands the judge held the reps to, from the config in force."""
+
+    hip: tuple[float, float]
+    knee: tuple[float, float]
+
+    @classmethod
+    def of(cls, cfg: ExerciseConfig) -> Targets:
+        f = cfg.faults
+        ka = f.knee_angle
+        hip = (f.short_range.min_peak_deg, f.over_flexion.max_peak_deg)
+        return cls(hip, (ka.target_deg - ka.tolerance_deg, ka.target_deg + ka.tolerance_deg))
 
 
 def fault_label(name: str) -> str:
     return FAULT_LABELS.get(name, (name.replace("_", " "), ""))[0]
 
 
-def build_report(history: History, session_id: int, trend_limit: int = 10) -> str:
-    """The report for one session, as HTML text."""
+def build_report(history: History, session_id: int, trend_limit: int = 10,
+                 exercise: ExerciseConfig | None = None) -> str:  # fmt: skip
+    """The report for one session, as HTML text; target bands from `exercise` (the box's
+    config), else the defaults."""
     session = history.session(session_id)
     series = history.series(session_id)
     trend = history.sessions(athlete=session["athlete"], last=trend_limit, until_id=session_id)
-    return _page(session, series, trend)
+    return _page(session, series, trend, Targets.of(exercise or ExerciseConfig()))
 
 
-def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any]]) -> str:
+def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any]],
+          targets: Targets) -> str:  # fmt: skip
     athlete = session["athlete"] or "Untagged athlete"
     started = datetime.fromisoformat(session["started_at"]).astimezone()
     body = [
@@ -84,7 +91,7 @@ def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any
             '<section><p class="empty">No reps were recorded in this session.</p></section>'
         )
     for number, leg, reps in sets:
-        body.append(_set_section(number, leg, reps, series, session["status"]))
+        body.append(_set_section(number, leg, reps, series, session["status"], targets))
     body.append(_fault_table(session))
     body.append(_trend_section(session, trend))
     body.append(
@@ -205,11 +212,12 @@ def _set_section(
     reps: list[dict[str, Any]],
     series: np.ndarray,
     status: list[dict[str, Any]],
+    targets: Targets,
 ) -> str:
     good = sum(1 for r in reps if not r["faults"])
-    chart = _svg_uri(_set_figure(leg, reps, series, status))
+    chart = _svg_uri(_set_figure(leg, reps, series, status, targets))
     alt = f"Set {number}: {leg} hip and knee flexion over time, {len(reps)} reps"
-    rows = "".join(_rep_row(r) for r in reps)
+    rows = "".join(_rep_row(r, targets) for r in reps)
     return (
         f'<section class="set"><h2><span class="dot" style="background:{LEG_COLOR[leg]}">'
         f"</span>Set {number} · {leg} leg <small>{len(reps)} reps · {good} good</small></h2>"
@@ -220,11 +228,11 @@ def _set_section(
     )
 
 
-def _rep_row(rep: dict[str, Any]) -> str:
+def _rep_row(rep: dict[str, Any], targets: Targets) -> str:
     hip, knee = rep["peak_hip_flexion_deg"], rep["knee_flexion_at_peak_deg"]
     pelvis = rep["pelvis_tilt_deg"]
-    hip_cls = "" if TARGET_HIP[0] <= hip <= TARGET_HIP[1] else "off"
-    knee_cls = "" if knee is None or TARGET_KNEE[0] <= knee <= TARGET_KNEE[1] else "off"
+    hip_cls = "" if targets.hip[0] <= hip <= targets.hip[1] else "off"
+    knee_cls = "" if knee is None or targets.knee[0] <= knee <= targets.knee[1] else "off"
     pelvis_cls = "off" if "lumbar_rounding" in rep["faults"] else ""
     lift_cls = "off" if "too_fast" in rep["faults"] else ""
     chips = (
@@ -315,7 +323,11 @@ def _style(ax) -> None:
 
 
 def _set_figure(
-    leg: str, reps: list[dict[str, Any]], series: np.ndarray, status: list[dict[str, Any]]
+    leg: str,
+    reps: list[dict[str, Any]],
+    series: np.ndarray,
+    status: list[dict[str, Any]],
+    targets: Targets,
 ):
     """Working-leg hip (solid) and knee (dashed) flexion; each rep shaded green or red, its
     faults written over its peak; the other leg's hip thin and grey (it should stay down)."""
@@ -324,8 +336,8 @@ def _set_figure(
     fig = _figure(9.6, 3.4)
     ax = fig.add_subplot()
     _style(ax)
-    ax.axhspan(*TARGET_HIP, color=GOOD, alpha=0.06, linewidth=0)
-    ax.text(t1, TARGET_HIP[1], " hip target ", ha="right", va="bottom", fontsize=8, color=GOOD)
+    ax.axhspan(*targets.hip, color=GOOD, alpha=0.06, linewidth=0)
+    ax.text(t1, targets.hip[1], " hip target ", ha="right", va="bottom", fontsize=8, color=GOOD)
     for p in status:
         end = p["end_s"] if p["end_s"] is not None else t1
         if end > t0 and p["start_s"] < t1:

@@ -199,3 +199,22 @@ def test_unknown_knee_and_pelvis_angles_show_as_a_dash(tmp_path):
         page = Page(build_report(h, sid))
     first = next(r for r in page.rows["reps"] if r[0] == "1")
     assert first[2] == "–" and first[3] == "–"
+
+
+def test_target_bands_come_from_the_config(db):
+    """A rep's peak and knee cells are marked against the config's bands, not literals: a
+    coach who lowers short_range's minimum sees fewer peaks marked short."""
+    from edge.config.exercise import ExerciseConfig
+
+    def marked(exercise=None) -> int:
+        with History(db, readonly=True) as h:
+            return build_report(h, 3, exercise=exercise).count("<td class='off'>")
+
+    default = marked()
+    lenient = ExerciseConfig.model_validate({"faults": {
+        "short_range": {"min_peak_deg": 10.0}, "over_flexion": {"max_peak_deg": 170.0},
+        "knee_angle": {"tolerance_deg": 90.0}}})  # fmt: skip
+    strict = ExerciseConfig.model_validate({"faults": {
+        "short_range": {"min_peak_deg": 149.0}, "over_flexion": {"max_peak_deg": 150.0},
+        "knee_angle": {"target_deg": 0.0, "tolerance_deg": 1.0}}})  # fmt: skip
+    assert marked(lenient) < default < marked(strict)

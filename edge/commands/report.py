@@ -21,9 +21,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"sessions in the trend, 1-{MAX_TREND} (10)",
     )  # fmt: skip
     add_db_argument(p)
+    p.add_argument(
+        "--config", metavar="FILE",
+        help="the box's config, for the target bands (default: the installed one)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge.config.load import load_config
     from edge.history import History, default_db_path
     from edge.paths import database_files, output_file
     from edge.report import build_report
@@ -45,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
             if not 1 <= session_id < 2**63:  # SQLite's integers
                 raise HipflexError(f"no session {args.session[:30]} in {history.path}")
-        page = build_report(history, session_id, trend_limit=args.trend)
+        exercise = load_config(args.config).exercise
+        page = build_report(history, session_id, trend_limit=args.trend, exercise=exercise)
     try:
         args.out.write_text(page, encoding="utf-8")
     except OSError as exc:
