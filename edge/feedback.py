@@ -33,6 +33,7 @@ from gpiozero import LED, Buzzer, Device, LEDBarGraph, TonalBuzzer
 from gpiozero.pins import Factory
 from gpiozero.tones import Tone
 
+from edge.config.faults import LIVE_FAULTS
 from edge.config.feedback import FeedbackConfig
 from edge.cues import Scheduler
 from edge.events import Event
@@ -40,7 +41,7 @@ from edge.events import Event
 log = logging.getLogger(__name__)
 
 # Faults whose live event has a sound of its own.
-LIVE_SOUNDED = frozenset({"lumbar_rounding"})
+LIVE_SOUNDED = LIVE_FAULTS
 
 STATUS_AMBER = {
     "ok": "off",

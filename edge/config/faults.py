@@ -106,12 +106,14 @@ class Fault:
     label: str  # what the report and the terminal call it
     sees: str  # what the coach sees
     cue: str  # what the coach says to fix it
+    live: bool = False  # cued the moment it shows, during the lift (the long tone)
 
 
 REGISTRY: tuple[Fault, ...] = (
     Fault("lumbar_rounding", LumbarRoundingConfig, "lumbar rounding",
           "fake hip flexion: the pelvis curls, the low back rounds",
-          "keep the belt buckle pointing at the ceiling; lift only as far as the hip goes"),
+          "keep the belt buckle pointing at the ceiling; lift only as far as the hip goes",
+          live=True),
     Fault("chest_lift", ChestLiftConfig, "chest lift", "the shoulders curl off the floor",
           "chest up and locked, shoulders heavy on the floor"),
     Fault("down_leg_bent", DownLegBentConfig, "down leg bent",
@@ -132,7 +134,7 @@ REGISTRY: tuple[Fault, ...] = (
           "slow, smooth lift: about a second up"),
 )  # fmt: skip
 FAULTS: tuple[str, ...] = tuple(f.name for f in REGISTRY)
-BY_NAME = {f.name: f for f in REGISTRY}
+LIVE_FAULTS = frozenset(f.name for f in REGISTRY if f.live)
 
 FaultsConfig = create_model(
     "FaultsConfig",
