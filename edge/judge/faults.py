@@ -30,6 +30,7 @@ class Measures:
     start_s: float
     peak_s: float
     peak_deg: float  # hip flexion at the top, pelvis excess removed
+    peak_range: tuple[float, float]  # what it may be, the pelvis read within its jitter
     knee_deg: float  # working knee flexion at the top
     travel: float  # mid-hip travel at the top, torso lengths
     tilt_deg: float  # pelvic tilt at the top
@@ -56,9 +57,9 @@ def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
 
 def pelvis_travel(rows: np.ndarray, peak: int, bottom: float, jitter: float,
                   reference: float) -> tuple[float, float]:  # fmt: skip
-    """Mid-hip travel at the top of the lift, torso lengths, and the part of it that the
-    hip's jitter (per axis, torso lengths; NaN if unknown) cannot explain at two standard
-    errors; `reference` is the resting hip's own variance as a fraction of one frame's.
+    """Mid-hip travel at the top of the lift, torso lengths, and how far the hip's jitter
+    (per axis, torso lengths; 0 if unknown) can move it at two standard errors;
+    `reference` is the resting hip's own variance as a fraction of one frame's.
 
     The pelvis curls with the lift and uncurls with the return, so the hip's displacement
     is fitted as proportional to the lift's progress p (0 at the bottom, 1 at the peak)
@@ -78,7 +79,7 @@ def pelvis_travel(rows: np.ndarray, peak: int, bottom: float, jitter: float,
     travel = float(pelvis_tilt((p @ pf[use]) / weight, (p @ pn[use]) / weight,
                                math.degrees(1.0), NUM))  # fmt: skip
     margin = 2.0 * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
-    return travel, travel - margin
+    return travel, margin
 
 
 def excess_tilt(travel: float, peak_deg: float, pelvis: PelvisScale) -> tuple[float, float]:
@@ -96,8 +97,9 @@ def lumbar_so_far(rows: np.ndarray, pelvis: PelvisScale, cfg: ExerciseConfig) ->
     t = rows[top, Col.T]
     if t[-1] - t[0] < f.min_duration_s:
         return False
-    sure = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)[1]
-    return excess_tilt(sure, float(rows[peak, Col.HIP_S]), pelvis)[1] > f.max_excess_tilt_deg
+    travel, margin = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
+    sure = excess_tilt(travel - margin, float(rows[peak, Col.HIP_S]), pelvis)[1]
+    return sure > f.max_excess_tilt_deg
 
 
 def _parabola_peak(t: np.ndarray, h: np.ndarray) -> tuple[float, float] | None:
@@ -166,20 +168,23 @@ def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
     t = rows[:, Col.T]
     fit = _parabola_peak(t[top], rows[top, Col.HIP])
     peak_t, peak_nominal = fit if fit is not None else (t[peak], float(rows[peak, Col.HIP_S]))
-    travel, sure = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
+    travel, margin = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
     tilt, excess = excess_tilt(travel, peak_nominal, pelvis)
+    sure = excess_tilt(travel - margin, peak_nominal, pelvis)[1]
+    most = excess_tilt(travel + margin, peak_nominal, pelvis)[1]
     near = np.abs(t - peak_t) <= PEAK_WINDOW_S
     if not near.any():
         near = t == t[peak]
     return Measures(
         start_s=float(t[0]),
         peak_s=float(peak_t),
-        peak_deg=peak_nominal - (excess if excess > 0.0 else 0.0),
+        peak_deg=peak_nominal - max(excess, 0.0),
+        peak_range=(peak_nominal - max(most, 0.0), peak_nominal - max(sure, 0.0)),
         knee_deg=_median(rows[near, Col.KNEE_W]),
         travel=travel,
         tilt_deg=tilt,
         excess_deg=excess,
-        sure_excess_deg=excess_tilt(sure, peak_nominal, pelvis)[1],
+        sure_excess_deg=sure,
         lift_s=lift_time(rows, peak, bottom) if bottom_seen else math.nan,
         shoulder=_median(rows[top, Col.SHOULDER]),
         down_knee=_median(rows[top, Col.KNEE_D]),
@@ -206,9 +211,11 @@ def end_faults(m: Measures, cfg: ExerciseConfig) -> set[str]:
     bent = m.down_knee > dl.max_knee_flexion_deg or m.down_heel > dl.max_heel_lift_torso
     if dl.enabled and bent:
         out.add("down_leg_bent")
-    if f.short_range.enabled and m.peak_deg < f.short_range.min_peak_deg:
+    # short or forced only if it is so however much of the thigh's travel the pelvis made
+    low, high = m.peak_range
+    if f.short_range.enabled and high < f.short_range.min_peak_deg:
         out.add("short_range")
-    if f.over_flexion.enabled and m.peak_deg > f.over_flexion.max_peak_deg:
+    if f.over_flexion.enabled and low > f.over_flexion.max_peak_deg:
         out.add("over_flexion")
     ka = f.knee_angle
     if ka.enabled and abs(m.knee_deg - ka.target_deg) > ka.tolerance_deg:
