@@ -281,8 +281,7 @@ class Box:
             return code or self._exit
 
     def _frames(self, source: FrameSource) -> int:
-        judge = StreamingJudge(source.fps, self.config.exercise)
-        judge.timer = self.timer
+        judge = StreamingJudge(source.fps, self.config.exercise, timer=self.timer)
         timer = self.timer
         realtime = not self.options.fast and not source.live
         media_time = self.feedback.scheduler.media_time

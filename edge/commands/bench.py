@@ -126,8 +126,7 @@ def time_box(poses: list, fps: float) -> dict:
     from edge.timing import StageTimer
 
     timer = StageTimer(BOX_STAGES, capacity=max(len(poses), 1))
-    judge = StreamingJudge(fps)
-    judge.timer = timer
+    judge = StreamingJudge(fps, timer=timer)
     scheduler = Scheduler(media_time=True)
     feedback = Feedback(FeedbackConfig(), MockFactory(pin_class=MockPWMPin), scheduler)
     try:
