@@ -364,3 +364,34 @@ def _health(db: Path) -> dict:
         return json.loads(row[0]) if row else {}
     finally:
         conn.close()
+
+
+def test_collector_sigkilled_mid_stream_ends_with_every_rep_once(tmp_path, broker):
+    """Messages the collector took but had not acknowledged come again after its restart,
+    and what arrived while it was down waits at the broker (its session is persistent)."""
+    fleet_db, box_db = tmp_path / "fleet.db", tmp_path / "box.db"
+    config = tmp_path / "collector.toml"
+    values = broker.fleet("collector").model_dump()
+    config.write_text("[fleet]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+    collect = [sys.executable, "-m", "edge", "fleet", "collect", "--config", str(config),
+               "--db", str(fleet_db)]  # fmt: skip
+    Running(broker, fleet_db).stop()  # the collector's session exists from now on
+    collector = subprocess.Popen(collect, cwd=REPO, stderr=subprocess.PIPE)
+    publisher = Publisher(broker.fleet("mat-1", box="mat-1"), box_db)
+    publisher.start()
+    try:
+        for seed in range(30, 36):
+            record_session(box_db, seed=seed)
+            if seed == 31:
+                wait_for(lambda: fleet_reps(fleet_db, "mat-1"), what="the first reps")
+                collector.send_signal(signal.SIGKILL)
+                collector.wait(10)
+            if seed == 34:
+                collector = subprocess.Popen(collect, cwd=REPO, stderr=subprocess.PIPE)
+        expected = box_reps(box_db)
+        wait_for(lambda: fleet_reps(fleet_db, "mat-1") == expected, 60, what="every rep")
+    finally:
+        publisher.stop()
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(10) == 0
+    assert len(expected) == 6 * 16
