@@ -269,6 +269,7 @@ class History(SpoolWriter):
         self._pending: deque[Op] = deque()
         self._session_row: dict[str, Any] = {}
         self.spooled_reps = 0  # after close(): reps left in the spool for the next start
+        self.lost_reps = 0  # after close(): reps neither the database nor the spool took
         self._max_pending = max_pending
         self._dropped = 0
         self._failing = False

@@ -43,6 +43,7 @@ class SpoolWriter:
     _spool: Spool | None
     _pending: deque[Op]
     spooled_reps: int
+    lost_reps: int
     _spool_full: bool
     _session_id: int | None
     _set_ids: dict[int, int]
@@ -198,6 +199,7 @@ class SpoolWriter:
             if lost:
                 log.error("history: %d reps could be written neither to %s nor to its spool "
                           "and are lost", lost, self.path)  # fmt: skip
+            self.lost_reps = lost
         if self._spool is not None:
             self.spooled_reps = sum(1 for rec in self._spool.records() if rec.get("kind") == "rep")
             self._spool.close()

@@ -146,6 +146,8 @@ class Box:
                               "they are written when hipflex next starts with space free",
                               self._history.spooled_reps, self._history.spool_path)  # fmt: skip
                     self._exit = EX_TEMPFAIL
+                if self._history.lost_reps:  # History said how many, in one line
+                    self._exit = 1
             self._history = None
         if self._live is not None:
             self._live.close()

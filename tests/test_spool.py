@@ -153,3 +153,20 @@ def test_a_database_replaced_under_a_running_box_costs_no_rep(tmp_path):
     with History(db, readonly=True) as reader:
         (session,) = reader.sessions()
     assert [r["index"] for r in session["reps"]] == [1, 2]
+
+
+def test_reps_that_neither_the_database_nor_a_spool_without_room_took_are_counted(tiny_fs):
+    """The one way left to lose a rep (a disk already full when the box starts, before the
+    spool could reserve anything) is not silent: close() counts them and the run exits 1."""
+    db, filler = tiny_fs / "h.db", tiny_fs / "filler"
+    with History(db) as h:
+        h.start_session("Ada", "clip", "keypoints", 30.0)
+    spool_path(db).unlink()
+    fill(filler)
+    h = History(db, retry_s=3600.0)
+    assert h._spool is not None and h._spool.size == 0
+    h.start_session("Ada", "clip2", "keypoints", 30.0)
+    for i in range(1, 4):
+        h.record(rep(i, 3.0 * i))
+    h.close()
+    assert h.lost_reps == 3 and h.spooled_reps == 0
