@@ -163,3 +163,20 @@ def test_a_dead_broker_leaves_the_frame_loop_alone(tmp_path, certs, clip):
         silent.close()
     assert events_on == events_off
     assert t_on < t_off + 3.5  # + the publisher's 3 s stop timeout at exit, at most
+
+
+def test_fleet_publish_refuses_to_run_beside_the_box(tmp_path, broker, clip):
+    config = config_file(tmp_path / "box.toml", broker.fleet("mat-1", box="mat-1"))
+    proc = run_box(tmp_path, clip, config, "--no-live-view")
+    try:
+        wait_for(lambda: (tmp_path / "events.jsonl").exists(), 60, what="the box running")
+        done = subprocess.run(
+            [sys.executable, "-m", "edge", "fleet", "publish", "--config", str(config),
+             "--db", str(tmp_path / "box.db")],
+            capture_output=True, text=True, cwd=REPO, timeout=30,
+        )  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "already running" in done.stderr, done.stderr

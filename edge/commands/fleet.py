@@ -76,6 +76,7 @@ def _publish(args: argparse.Namespace) -> int:
     from edge.config.load import load_config
     from edge.errors import HipflexError
     from edge.fleet.publisher import Publisher
+    from edge.runlock import RunLock
 
     config = load_config(args.config)
     if not config.fleet.enabled:
@@ -85,9 +86,12 @@ def _publish(args: argparse.Namespace) -> int:
     )
     done = threading.Event()
     _until_signalled(done.set)
-    publisher.start()
-    done.wait()
-    publisher.stop()
+    # Not beside a running box: hipflex run publishes itself, and two clients with one id
+    # would take the broker connection from each other.
+    with RunLock():
+        publisher.start()
+        done.wait()
+        publisher.stop()
     return 0
 
 
