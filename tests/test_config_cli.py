@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.config.load import config_from_toml, leaf_paths
+from edge.config.keys import leaf_paths
+from edge.config.load import config_from_toml
 from edge.config.schema import Config
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "edge" / "config" / "config.example.toml"

@@ -10,7 +10,8 @@ from pathlib import Path
 import annotated_types as at
 from pydantic import BaseModel
 
-from edge.config.load import build, leaf_paths, leaf_values, parse_toml
+from edge.config.keys import leaf_paths, leaf_values
+from edge.config.load import build, parse_toml
 from edge.config.profiles import PROFILES
 from edge.config.schema import Config
 from edge.config.validators import number_text, range_text

@@ -8,8 +8,10 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.config.load import build, config_from_toml, dump, leaf_paths, leaf_values
+from edge.config.keys import leaf_paths, leaf_values
+from edge.config.load import build, config_from_toml
 from edge.config.schema import Config
+from edge.config.toml_out import dump
 from edge.errors import ConfigError
 
 KEYS = sorted({part for path in leaf_paths() for part in path.split(".")})

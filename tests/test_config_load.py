@@ -11,19 +11,18 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from edge.config import load
+from edge.config.keys import leaf_paths, leaf_values
 from edge.config.load import (
     DEFAULT_PATH,
     ENV_VAR,
     build,
     config_from_toml,
     config_sources,
-    dump,
-    leaf_paths,
-    leaf_values,
     load_config,
     resolve_path,
 )
 from edge.config.schema import Config, ModelConfig
+from edge.config.toml_out import dump
 from edge.errors import ConfigError
 
 

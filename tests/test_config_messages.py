@@ -8,7 +8,8 @@ import pytest
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from edge.config.base import Section
-from edge.config.load import config_from_toml, format_errors, parse_toml
+from edge.config.load import config_from_toml, parse_toml
+from edge.config.messages import format_errors
 from edge.errors import ConfigError
 
 ALL_KEYS = "profile, camera, model, exercise, feedback, storage, logging, fleet"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.config.load import build, leaf_paths, leaf_values
+from edge.config.keys import leaf_paths, leaf_values
+from edge.config.load import build
 from edge.config.profiles import PROFILES
 from edge.config.schema import Config, ProfileName
 

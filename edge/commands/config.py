@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.config.load import DEFAULT_PATH, config_sources, dump
+    from edge.config.load import DEFAULT_PATH, config_sources
+    from edge.config.toml_out import dump
 
     sources = config_sources(args.config)
     config = sources.config

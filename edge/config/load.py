@@ -1,4 +1,5 @@
-"""Layering, parsing and one-line error messages for the config.
+"""Where the config comes from and how its layers stack: find the file, read and parse it,
+layer it, validate it, trace each value's origin.
 
 Layers, lowest first: the schema's defaults, then the chosen profile's overlay, then the keys
 the file sets. A key written in the file always wins: a coach who types a value means it, so
@@ -6,35 +7,31 @@ the file sets. A key written in the file always wins: a coach who types a value 
 ("default", "profile" or "file") is kept for `hipflex config show`.
 
 Validation runs pydantic in strict JSON mode: TOML already has types, so "5" is not an int and
-1.0 is not an int, while arrays still fill tuple fields. Every pydantic error becomes one line
-that names the key path, the bad value and what is allowed, read from the field's metadata.
+1.0 is not an int, while arrays still fill tuple fields. Its errors become one line each in
+edge/config/messages.py; the TOML writer is edge/config/toml_out.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import logging
-import math
 import os
 import re
 import stat
 import tomllib
 import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import annotated_types as at
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 
+from edge.config.keys import leaf_paths
+from edge.config.messages import datetime_error, format_errors
 from edge.config.profiles import PROFILES
 from edge.config.schema import Config
-from edge.config.validators import range_text, suggest
 from edge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -46,8 +43,6 @@ Origin = Literal["default", "profile", "file"]
 
 MAX_CONFIG_BYTES = 64 * 1024  # the example config is 6 KiB; /dev/zero must not be read for ever
 MAX_DEPTH = 16  # the schema needs 4 levels; deeper input is refused before any recursion
-_MAX_SHOWN = 60  # characters of a bad value echoed in a message
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = "(at end of document)"
 
@@ -170,297 +165,6 @@ def build(data: Mapping[str, Any]) -> tuple[Config, dict[str, Origin]]:
     return config, origins
 
 
-def leaf_paths(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
-    """Every settable key as a dotted path, in schema order; sections are not leaves."""
-    paths = []
-    for name, info in model.model_fields.items():
-        sub = _section_type(info.annotation)
-        if sub is not None:
-            paths += leaf_paths(sub, f"{prefix}{name}.")
-        else:
-            paths.append(prefix + name)
-    return paths
-
-
-def leaf_values(config: BaseModel) -> dict[str, Any]:
-    """Dotted path -> value (Python mode, so a float nan stays nan rather than null)."""
-    out: dict[str, Any] = {}
-
-    def walk(data: dict[str, Any], model: type[BaseModel], prefix: str) -> None:
-        for name, info in model.model_fields.items():
-            sub = _section_type(info.annotation)
-            if sub is not None:
-                walk(data[name], sub, f"{prefix}{name}.")
-            else:
-                out[prefix + name] = data[name]
-
-    walk(config.model_dump(), type(config), "")
-    return out
-
-
-def dump(config: BaseModel, origins: Mapping[str, str] | None = None) -> str:
-    """The config as a TOML file that loads back to an equal config. With `origins`, each
-    line ends with a comment saying where the value came from."""
-    lines: list[str] = []
-    values = leaf_values(config)
-
-    def table(model: type[BaseModel], prefix: str) -> None:
-        subs = []
-        for name, info in model.model_fields.items():
-            sub = _section_type(info.annotation)
-            if sub is not None:
-                subs.append((name, sub))
-                continue
-            value = values[prefix + name]
-            note = f"  # {origins[prefix + name]}" if origins else ""
-            if value is None:
-                lines.append(f"# {_toml_key(name)} is not set{note}")
-            else:
-                lines.append(f"{_toml_key(name)} = {toml_value(value)}{note}")
-        for name, sub in subs:
-            lines.extend(["", f"[{prefix}{_toml_key(name)}]"])
-            table(sub, f"{prefix}{name}.")
-
-    table(type(config), "")
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def toml_value(value: Any) -> str:
-    """One value in TOML syntax (inline tables for dicts), always on one line."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return toml_value(value.value)
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{_toml_key(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return f"{{ {items} }}" if items else "{}"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return _toml_string(str(value))
-
-
-# ---------------------------------------------------------------- error messages
-
-
-def format_errors(
-    exc: ValidationError, data: Mapping[str, Any], root: type[BaseModel] = Config
-) -> list[str]:
-    """One line per problem in `data` validated as `root`; the duplicates pydantic gives
-    (one per union member) are folded together."""
-    lines = [_message(error, data, root) for error in exc.errors(include_url=False)]
-    return list(dict.fromkeys(lines))
-
-
-def _message(error: Any, data: Mapping[str, Any], root: type[BaseModel]) -> str:
-    where = _locate(error["loc"], root)
-    kind = error["type"]
-    key = where.path or "config"
-    if where.annotation is None and where.parent is not None:
-        name = str(where.loc[-1])
-        what = "unknown table" if isinstance(error["input"], dict) else "unknown key"
-        allowed = list(where.parent.model_fields)
-        hint = suggest(name, allowed) or _elsewhere(name, root)
-        if hint:
-            return f'{key}: {what}; did you mean "{hint}"?'
-        return f"{key}: {what}; allowed: {', '.join(allowed)}"
-    if kind == "missing":
-        return f"{key}: required key is missing"
-    if kind in ("value_error", "assertion_error"):
-        reason = str(error.get("ctx", {}).get("error", error["msg"]))
-        if not where.parts:
-            return reason
-        if where.annotation is None or _section_type(where.annotation):
-            return f"{key}: {reason}"
-        return f"{key} = {_shown(where, error, data)}: {reason}"
-    value = _shown(where, error, data)
-    if where.annotation is None:  # a location the schema cannot name: keep pydantic's words
-        return f"{key} = {value}: {_pydantic_words(error['msg'])}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        bounds = _range(where.metadata) or _range_from_ctx(error.get("ctx", {}))
-        return f"{key} = {value}: must be {bounds}"
-    message = f"{key} = {value}: must be {_expects(where.annotation, where.metadata)}"
-    choices = _choices(where.annotation)
-    if choices and isinstance(error["input"], str):
-        hint = suggest(error["input"], [str(c) for c in choices])
-        if hint:
-            message += f'; did you mean "{hint}"?'
-    return message
-
-
-def _elsewhere(name: str, root: type[BaseModel]) -> str | None:
-    """The full path of a key written under the wrong table, e.g. "model.backend"."""
-    return next((p for p in leaf_paths(root) if p.rsplit(".", 1)[-1] == name), None)
-
-
-@dataclass
-class _Where:
-    parts: list[str]  # display parts of the key path, e.g. ["feedback", "pins", "green"]
-    loc: list[str | int]  # the loc elements that address real data (union tags removed)
-    annotation: Any  # the expected type at that path, None when the key is unknown
-    metadata: list[Any]
-    parent: type[BaseModel] | None  # the model holding the last key, for did-you-mean
-
-    @property
-    def path(self) -> str:
-        return ".".join(self.parts).replace(".[", "[")
-
-
-def _locate(loc: tuple[str | int, ...], root: type[BaseModel]) -> _Where:
-    """Follow a pydantic error location through the schema's annotations."""
-    where = _Where([], [], root, [], None)
-    for item in loc:
-        tp = where.annotation
-        origin = typing.get_origin(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            where.parent = tp
-            where.parts.append(_toml_key(str(item)))
-            where.loc.append(item)
-            info = tp.model_fields.get(str(item))
-            if info is None:
-                where.annotation, where.metadata = None, []
-            else:
-                where.annotation, where.metadata = _unwrap(info.annotation, list(info.metadata))
-        elif origin in (list, tuple, set, frozenset) and isinstance(item, int):
-            where.parts.append(f"[{item}]")
-            where.loc.append(item)
-            args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-            element = args[min(item, len(args) - 1)] if args else Any
-            where.annotation, where.metadata = _unwrap(element, [])
-        elif origin in (dict, Mapping) and isinstance(item, str):
-            where.parts.append(_toml_key(item))
-            where.loc.append(item)
-            args = typing.get_args(tp)
-            where.annotation, where.metadata = _unwrap(args[1] if args else Any, [])
-        elif _is_union(tp):
-            continue  # pydantic names the union member tried; the data has no such level
-        else:
-            break  # deeper than the schema describes (e.g. a dict key's own check)
-    return where
-
-
-def _shown(where: _Where, error: Any, data: Mapping[str, Any]) -> str:
-    """The bad value as the coach typed it (from the parsed TOML), cut to one short line."""
-    value: Any = data
-    for item in where.loc:
-        try:
-            value = value[item]
-        except (KeyError, IndexError, TypeError):
-            value = error["input"]
-            break
-    text = toml_value(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _expects(tp: Any, metadata: list[Any]) -> str:
-    """What a key accepts, as a noun phrase: "an integer between 0 and 16"."""
-    bounds = _range(metadata)
-    suffix = f" {bounds}" if bounds else ""
-    choices = _choices(tp)
-    if choices:
-        return "one of " + ", ".join(toml_value(c) for c in choices)
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "an integer" + suffix
-    if tp is float:
-        return "a number" + suffix
-    if tp is str:
-        return "a string" + _length(metadata, "characters")
-    if _section_type(tp) or typing.get_origin(tp) in (dict, Mapping) or tp is dict:
-        return "a table"
-    origin = typing.get_origin(tp)
-    if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        if origin is tuple and len(args) > 1 and Ellipsis not in typing.get_args(tp):
-            return f"a list of {len(args)} items"
-        if not args:
-            return "a list" + _length(metadata, "items")
-        length = _length(metadata, "items")
-        element = _expects(*_unwrap(args[0], []))
-        return f"a list{length}, each {'' if length else 'item '}{element}"
-    if _is_union(tp):
-        members = [m for m in typing.get_args(tp) if m is not type(None)]
-        return " or ".join(_expects(*_unwrap(m, [])) for m in members)
-    if isinstance(tp, type) and issubclass(tp, os.PathLike):
-        return "a path string"
-    return f"a valid {getattr(tp, '__name__', 'value')}"
-
-
-def _choices(tp: Any) -> list[Any]:
-    if typing.get_origin(tp) is Literal:
-        return list(typing.get_args(tp))
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return [m.value for m in tp]
-    return []
-
-
-def _range(metadata: list[Any]) -> str:
-    bounds: dict[str, float] = {}
-    for m in metadata:
-        if isinstance(m, (at.Ge, at.Gt, at.Le, at.Lt, at.Interval)):
-            for name in ("ge", "gt", "le", "lt"):
-                if getattr(m, name, None) is not None:
-                    bounds[name] = getattr(m, name)
-    return range_text(**bounds)
-
-
-def _range_from_ctx(ctx: Mapping[str, Any]) -> str:
-    return range_text(**{k: v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt")})
-
-
-def _length(metadata: list[Any], unit: str) -> str:
-    low = next((m.min_length for m in metadata if isinstance(m, (at.MinLen, at.Len))), None)
-    high = next((m.max_length for m in metadata if isinstance(m, (at.MaxLen, at.Len))), None)
-    if low and high is not None:
-        return f" of {low} to {high} {unit}"
-    if high is not None:
-        return f" of at most {high} {unit}"
-    if low:
-        return f" of at least {low} {unit}"
-    return ""
-
-
-def _unwrap(tp: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
-    """Strip Annotated layers and `X | None`, gathering the constraints they carry."""
-    metadata = list(metadata)
-    while typing.get_origin(tp) is typing.Annotated:
-        tp, *extra = typing.get_args(tp)
-        metadata += extra
-    flat: list[Any] = []
-    for m in metadata:
-        flat += m.metadata if isinstance(m, FieldInfo) else [m]
-    if _is_union(tp):
-        members = [m for m in typing.get_args(tp) if m is not type(None)]
-        if len(members) == 1:
-            return _unwrap(members[0], flat)
-    return tp, flat
-
-
-def _is_union(tp: Any) -> bool:
-    return typing.get_origin(tp) in (typing.Union, types.UnionType)
-
-
-def _section_type(tp: Any) -> type[BaseModel] | None:
-    tp, _ = _unwrap(tp, [])
-    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
-
-
-def _pydantic_words(msg: str) -> str:
-    return re.sub(r"^Input should be", "must be", msg)
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -509,8 +213,7 @@ def _without_datetimes(
             out[key], inner = _without_datetimes(value, (*loc, key))
             errors += inner
         elif _holds_datetime(value):
-            pseudo = {"type": "datetime", "loc": (*loc, key), "input": value, "msg": ""}
-            errors.append(_message(pseudo, {}, Config))
+            errors.append(datetime_error((*loc, key), value))
         else:
             out[key] = value
     return out, errors
@@ -546,23 +249,3 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unreadable"
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
-
-
-def _toml_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
