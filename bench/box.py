@@ -38,9 +38,11 @@ def startup(clip: Path, runs: int) -> tuple[list[float], list[float]]:
             sock.bind(sock_path)
             sock.settimeout(30)
             env = {**os.environ, "NOTIFY_SOCKET": sock_path, "HIPFLEX_LOCK": f"{tmp}/lock"}
+            config = Path(tmp, "config.toml")  # empty: the defaults (a device is refused)
+            config.touch()
             cmd = [str(REPO / ".venv/bin/hipflex"), "--log-level", "WARNING", "run",
                    "--source", str(clip), "--feedback", "mock", "--no-live-view",
-                   "--db", f"{tmp}/h.db", "--config", os.devnull]  # fmt: skip
+                   "--db", f"{tmp}/h.db", "--config", str(config)]  # fmt: skip
             start = time.perf_counter()
             proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
             while b"READY=1" not in sock.recv(4096):
