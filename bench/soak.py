@@ -191,7 +191,7 @@ def soak(minutes: float, workdir: Path, warmup_minutes: float | None = None) -> 
 
     from gpiozero.pins.mock import MockFactory
 
-    from edge.outputs import BoundedMockPWMPin
+    from edge.outputs.mock import BoundedMockPWMPin
 
     fds_before, threads_before = open_fds(), os_threads()
     scheduler = Scheduler(media_time=True)

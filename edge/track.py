@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from edge.backends import DEFAULT_POSE_BACKEND
 from edge.keypoints import KeypointTrack
-from edge.pose import DEFAULT_BACKEND, create
+from edge.pose import create
 from edge.sources.video import VideoFileSource
 
 Progress = Callable[[int, int], None]
@@ -17,7 +18,7 @@ Progress = Callable[[int, int], None]
 
 def track_video(
     path: str | os.PathLike,
-    backend: str = DEFAULT_BACKEND,
+    backend: str = DEFAULT_POSE_BACKEND,
     num_threads: int | None = None,
     progress: Progress | None = None,
     overlay: str | os.PathLike | None = None,

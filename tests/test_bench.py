@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import footage_path
 
-from edge.pose import BACKENDS
+from edge.backends import POSE_BACKENDS
 from edge.runtime import available_runtimes
 
 
@@ -29,7 +29,7 @@ def test_bench_reports_each_stage_for_each_model_and_runtime():
     report = json.loads(result.stdout)
     assert (report["size"], report["frames"]) == ("640x480", 12)
     pairs = {(r["model"], r["runtime"]) for r in report["rows"]}
-    assert pairs == {(m, rt) for m in BACKENDS for rt, _ in available_runtimes()}
+    assert pairs == {(m, rt) for m in POSE_BACKENDS for rt, _ in available_runtimes()}
     for row in report["rows"]:
         assert row["decode"]["n"] == 11  # the first frame is decoded on open, untimed
         for stage in ("preprocess", "inference", "postprocess"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import typing
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -21,7 +20,7 @@ from edge.config.load import (
     load_config,
     resolve_path,
 )
-from edge.config.schema import Config, ModelConfig
+from edge.config.schema import Config
 from edge.config.toml_out import dump
 from edge.errors import ConfigError
 
@@ -152,12 +151,6 @@ def test_every_section_is_frozen():
                 sections.append(value)
             with pytest.raises(ValidationError, match="frozen"):
                 setattr(section, name, value)
-
-
-def test_model_choices_are_the_pose_backends():
-    from edge.pose import BACKENDS
-
-    assert typing.get_args(ModelConfig.model_fields["backend"].annotation) == BACKENDS
 
 
 def test_origins_cannot_be_edited(no_env, write):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FEEDBACK_BACKENDS = ("gpio", "mock", "timeline")
+from edge.backends import PIN_BACKENDS
+
 # Interpreter threads, as the config's model.num_threads: 0 (or unset) is every core.
 MAX_THREADS = 16
 
@@ -43,7 +44,7 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 def add_feedback_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--feedback",
-        choices=FEEDBACK_BACKENDS,
+        choices=PIN_BACKENDS,
         default="gpio",
         help="gpio: real pins (or $GPIOZERO_PIN_FACTORY); mock: silent mock pins; "
         "timeline: mock pins that print every LED and buzzer change",

@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from edge.pose import BACKENDS, DEFAULT_BACKEND
+from edge.backends import DEFAULT_POSE_BACKEND, POSE_BACKENDS
 
 HELP = "count reps per leg and judge faults in videos or keypoint files (.npz)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file or keypoints .npz")
-    p.add_argument("--model", choices=BACKENDS, default=DEFAULT_BACKEND,
+    p.add_argument("--model", choices=POSE_BACKENDS, default=DEFAULT_POSE_BACKEND,
                    help="pose model for video inputs")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     p.add_argument("--trace", metavar="FILE.csv",

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from edge.backends import POSE_BACKENDS
 from edge.commands import MAX_THREADS, check_range
-from edge.pose import BACKENDS
 
 HELP = "time every stage of the box per frame, per model and runtime"
 POSE_STAGES = ("preprocess", "inference", "postprocess")
@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--frames", type=int, default=200, help="frames to time (default: 200)")
     p.add_argument("--size", default="640x480", help="resize frames to WxH first (default 640x480)")
-    p.add_argument("--models", default=",".join(BACKENDS), help="comma-separated backends")
+    p.add_argument("--models", default=",".join(POSE_BACKENDS), help="comma-separated backends")
     p.add_argument("--runtime", action="append", help="runtime(s) to time (default: all found)")
     p.add_argument(
         "--threads",
@@ -167,8 +167,9 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.input) if args.input else REPO_ROOT.parent / "shared" / "footage" / DEFAULT_CLIP
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
-        if m not in BACKENDS:
-            raise HipflexError(f"--models: unknown model {m!r}; choose from {', '.join(BACKENDS)}")
+        if m not in POSE_BACKENDS:
+            choices = ", ".join(POSE_BACKENDS)
+            raise HipflexError(f"--models: unknown model {m!r}; choose from {choices}")
     found = dict(available_runtimes())
     runtimes = args.runtime or list(found)
     for r in runtimes:

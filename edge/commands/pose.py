@@ -6,15 +6,15 @@ import argparse
 import sys
 import time
 
+from edge.backends import DEFAULT_POSE_BACKEND, POSE_BACKENDS
 from edge.commands import MAX_THREADS, check_range
-from edge.pose import BACKENDS, DEFAULT_BACKEND
 
 HELP = "run the pose model over a video and write the keypoints file (.npz)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="video file")
-    p.add_argument("--model", choices=BACKENDS, default=DEFAULT_BACKEND)
+    p.add_argument("--model", choices=POSE_BACKENDS, default=DEFAULT_POSE_BACKEND)
     p.add_argument("--out", required=True, help="keypoints file to write (.npz)")
     p.add_argument("--overlay", help="also write the video with the skeleton drawn (.mp4)")
     p.add_argument(

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from edge.backends import DEFAULT_POSE_BACKEND, POSE_BACKENDS
 from edge.config.base import Section
 from edge.config.exercise import ExerciseConfig
 from edge.config.feedback import FeedbackConfig
@@ -34,7 +35,7 @@ class CameraConfig(Section):
 
 
 class ModelConfig(Section):
-    backend: Literal["blazepose", "movenet"] = "blazepose"
+    backend: Literal[tuple(POSE_BACKENDS)] = DEFAULT_POSE_BACKEND
     num_threads: int = Field(0, ge=0, le=16, description="0 = all cores")
 
 

@@ -1,10 +1,11 @@
-"""Where the feedback devices' pin writes go, picked at run time.
+"""Where the feedback devices' pin writes go, picked at run time by name
+(edge.backends.PIN_BACKENDS).
 
 Feedback never changes with the backend: like gpiozero's own devices it only talks to pins,
 and the pin factory decides what a pin is.
 
   "gpio"      gpiozero's own choice: lgpio on a Pi, or whatever $GPIOZERO_PIN_FACTORY names
-  "mock"      silent mock pins with PWM, for tests and headless runs
+  "mock"      silent mock pins with PWM, for tests and headless runs (edge/outputs/mock.py)
   "timeline"  mock pins that print each LED and buzzer change as it happens (`make demo`)
 """
 
@@ -13,34 +14,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from time import monotonic
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from gpiozero.pins import Factory
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from edge.backends import PIN_BACKENDS, resolve
 
-from edge.config.feedback import FeedbackConfig
+if TYPE_CHECKING:
+    from gpiozero.pins import Factory
 
-BACKENDS = ("gpio", "mock", "timeline")
-MOCK_HISTORY = 1_000  # state changes a mock pin keeps: a clip's cues, not a day's
-
-
-class BoundedStates(list):
-    """A mock pin's state history that keeps only the newest changes (between MOCK_HISTORY
-    and twice that), so a long run on mock pins does not grow by every cue it ever gave.
-    Still a list: tests read and slice it."""
-
-    def append(self, item: object) -> None:
-        super().append(item)
-        if len(self) > 2 * MOCK_HISTORY:
-            del self[:MOCK_HISTORY]
-
-
-class BoundedMockPWMPin(MockPWMPin):
-    """gpiozero's PWM mock pin with a bounded state history (BoundedStates)."""
-
-    def clear_states(self) -> None:
-        super().clear_states()
-        self.states = BoundedStates(self.states)
+    from edge.config.feedback import FeedbackConfig
 
 
 def pin_factory(
@@ -51,12 +32,10 @@ def pin_factory(
 ) -> Factory | None:
     """The pin factory for `backend`; None means gpiozero's default. `stream` (default
     stdout) is where "timeline" prints, with times read from `clock`."""
-    if backend == "gpio":
+    if backend not in PIN_BACKENDS:
+        choices = ", ".join(PIN_BACKENDS)
+        raise ValueError(f"unknown feedback backend {backend!r}; choose one of {choices}")
+    spec = PIN_BACKENDS[backend]
+    if spec is None:
         return None
-    if backend == "mock":
-        return MockFactory(pin_class=BoundedMockPWMPin)
-    if backend == "timeline":
-        from edge.outputs.timeline import TimelineFactory
-
-        return TimelineFactory(config, sys.stdout if stream is None else stream, clock)
-    raise ValueError(f"unknown feedback backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return resolve(spec)(config, sys.stdout if stream is None else stream, clock)

@@ -19,7 +19,7 @@ from gpiozero.pins import PinInfo
 from gpiozero.pins.mock import MockFactory
 
 from edge.config.feedback import FeedbackConfig
-from edge.outputs import BoundedMockPWMPin
+from edge.outputs.mock import BoundedMockPWMPin
 
 
 def pin_roles(config: FeedbackConfig) -> dict[int, tuple[str, bool]]:

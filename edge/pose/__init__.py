@@ -1,7 +1,7 @@
 """Pose backends behind one small interface: an RGB frame in, COCO-17 keypoints out.
 
-Backends live in their own modules and are picked by name at run time, the way gpiozero
-picks a pin factory.
+Backends live in their own modules and are picked by name at run time from
+edge.backends.POSE_BACKENDS, the way gpiozero picks a pin factory.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-BACKENDS = ("blazepose", "movenet")
-DEFAULT_BACKEND = "blazepose"
+from edge.backends import DEFAULT_POSE_BACKEND, POSE_BACKENDS, resolve
 
 
 @dataclass
@@ -36,18 +35,12 @@ class PoseEstimator(Protocol):
 
 
 def create(
-    name: str = DEFAULT_BACKEND, num_threads: int | None = None, runtime: str | None = None
+    name: str = DEFAULT_POSE_BACKEND, num_threads: int | None = None, runtime: str | None = None
 ) -> PoseEstimator:
     """Build a backend by name; every model file is sha256-verified before loading.
     `runtime` forces one TFLite runtime (see edge.runtime); None takes the first found."""
-    if name == "blazepose":
-        from edge.pose.blazepose import BlazePose
+    if name not in POSE_BACKENDS:
+        from edge.errors import HipflexError
 
-        return BlazePose(num_threads=num_threads, runtime=runtime)
-    if name == "movenet":
-        from edge.pose.movenet import MoveNet
-
-        return MoveNet(num_threads=num_threads, runtime=runtime)
-    from edge.errors import HipflexError
-
-    raise HipflexError(f"unknown model {name!r}; choose one of {', '.join(BACKENDS)}")
+        raise HipflexError(f"unknown model {name!r}; choose one of {', '.join(POSE_BACKENDS)}")
+    return resolve(POSE_BACKENDS[name])(num_threads=num_threads, runtime=runtime)
