@@ -10,7 +10,8 @@ synchronous=FULL):
   database, through edge.fleet.publisher (it polls the history every second) and
   edge.fleet.collector, reps recorded 0.7 s apart;
 - collector throughput: sessions queued at the broker while the collector is away, then
-  stored by it, in reps per second.
+  stored by it, in reps per second (into SQLite, and into PostgreSQL with --postgres URL:
+  the box names repeat between runs, so give it an empty database).
 """
 
 from __future__ import annotations
@@ -112,8 +113,7 @@ def rep_to_fleet(broker: Broker, root: Path, n: int) -> list[float]:
     return times
 
 
-def collector_throughput(broker: Broker, root: Path, sessions: int) -> tuple[int, float]:
-    fleet_db = root / "throughput-fleet.db"
+def collector_throughput(broker: Broker, fleet_db: str | Path, sessions: int) -> tuple[int, float]:
     # Subscribe once so the broker keeps a persistent session for the collector, then leave.
     first = Collector(broker.fleet("collector"), fleet_db)
     thread = threading.Thread(target=first.run, daemon=True)
@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--acks", type=int, default=300)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--sessions", type=int, default=300)
+    ap.add_argument("--postgres", metavar="URL", help="also the throughput into PostgreSQL")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -160,9 +161,12 @@ def main() -> None:
                   f"{ms(broker_acks(broker, args.acks))}")  # fmt: skip
             print(f"rep to fleet database, {args.reps} reps: "
                   f"{ms(rep_to_fleet(broker, root, args.reps))}")  # fmt: skip
-            reps, elapsed = collector_throughput(broker, root, args.sessions)
-            print(f"collector: {reps} queued reps ({args.sessions} sessions) stored in "
-                  f"{elapsed:.2f} s = {reps / elapsed:.0f} reps/s")  # fmt: skip
+            targets = [("SQLite", root / "throughput-fleet.db")]
+            targets += [("PostgreSQL", args.postgres)] if args.postgres else []
+            for name, target in targets:
+                reps, elapsed = collector_throughput(broker, target, args.sessions)
+                print(f"collector into {name}: {reps} queued reps ({args.sessions} sessions) "
+                      f"stored in {elapsed:.2f} s = {reps / elapsed:.0f} reps/s")  # fmt: skip
         finally:
             broker.kill()
 
