@@ -53,7 +53,7 @@ TILT_AT_60, TILT_SLOPE = 4.0, 7.0 / 68.0
 class Basis(IntEnum):
     """The body frame of the resting pose (see `basis`)."""
 
-    FX, FY, NX, NY, HIP_X, HIP_Y, SH_X, SH_Y, TORSO, FOOT_H = range(10)
+    FX, FY, NX, NY, HIP_X, HIP_Y, SH_X, SH_Y, TORSO, FOOT_H, HIP_W = range(11)
 
 
 class Geo(IntEnum):
@@ -268,7 +268,7 @@ def basis(sample, xp=NUM) -> tuple:
     up = xp.where(fx > 0.0, 1.0, -1.0)
     nx, ny = fy * up, -fx * up
     foot_h = ((fx0 - hx) * nx + (fy0 - hy) * ny) / torso
-    return fx, fy, nx, ny, hx, hy, sx, sy, torso, foot_h
+    return fx, fy, nx, ny, hx, hy, sx, sy, torso, foot_h, 0.5 + 0.0 * torso  # equal weights
 
 
 def head_side(frame) -> str:
@@ -297,7 +297,10 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
     heel1 = ((ex1 - hx) * nx + (ey1 - hy) * ny) / torso - b[9]
     one = xp.greater(th1, th0)
     hip0, hip1 = hip_flexion(th0, xp), hip_flexion(th1, xp)
-    dx, dy = hx - b[4], hy - b[5]
+    w = b[10]  # the left hip's weight in the pelvis point (the less jittery hip counts more)
+    px = xp.where((xs[2] == xs[2]) & (xs[3] == xs[3]), w * xs[2] + (1.0 - w) * xs[3], hx)
+    py = xp.where((ys[2] == ys[2]) & (ys[3] == ys[3]), w * ys[2] + (1.0 - w) * ys[3], hy)
+    dx, dy = px - b[4], py - b[5]
     return (
         xp.where(one, hip1, hip0),
         xp.where(one, 1.0, 0.0),

@@ -18,7 +18,7 @@ from collections import deque
 from statistics import median
 
 from edge.kinematics import PY as _PY
-from edge.kinematics import Basis, expected_tilt, trunk_mids
+from edge.kinematics import Basis, expected_tilt
 from edge.tracking import gain
 
 SETTLED_DEG = 15.0  # working-leg flexion below which the normal tilt is nil
@@ -33,10 +33,11 @@ SPREAD = 2.0  # no athlete's travel per degree is further than this from the nom
 class PelvisScale:
     def __init__(self, fps: float, radius_torso: float):
         self._hip: list[float] | None = None
-        self.noise = math.nan  # per-axis jitter of the mid-hip, torso lengths
+        self.noise = math.nan  # per-axis jitter of the pelvis point, torso lengths
+        self.weight = 0.5  # of the left hip in the pelvis point
         self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
-        self._var = math.nan
-        self._last: tuple[float, float] | None = None
+        self._var = [math.nan, math.nan]  # each hip's jitter variance per axis, torso^2
+        self._last: tuple[float, float, float, float] | None = None
         self._first = 1.0  # weight the resting hip still gives its first frame, squared
         self.reference_var = 1.0
         self.configure(fps, radius_torso)
@@ -52,23 +53,29 @@ class PelvisScale:
         self.per_deg = median([self._prior] * PRIOR_REPS + list(self._ratios))
 
     def observe(self, xs: list, ys: list, torso: float, settled: bool) -> None:
-        """Every judged frame: the mid-hip's frame-to-frame step feeds the jitter estimate
-        (white jitter of sigma per axis makes steps of variance 2 sigma^2 per axis; the
-        hip's own slow motion only makes it cautious). With both legs down (`settled`) the
-        mid-hip is also averaged into the resting hip."""
-        _, _, hx, hy = trunk_mids(xs, ys, _PY)
-        if hx != hx or hy != hy:
-            self._last = None
-            return
-        if self._last is not None:
-            dx, dy = hx - self._last[0], hy - self._last[1]
-            var = 0.25 * (dx * dx + dy * dy) / (torso * torso)
+        """Every judged frame with both hips seen: each hip's frame-to-frame step feeds its
+        jitter estimate (white jitter of sigma per axis makes steps of variance 2 sigma^2
+        per axis; the hip's own slow motion only makes it cautious), which weighs the two
+        hips into the pelvis point (the far hip jitters more). With both legs down
+        (`settled`) the pelvis point is also averaged into the resting one."""
+        hips = (xs[2], ys[2], xs[3], ys[3])
+        last = self._last
+        self._last = hips
+        if last is not None:
             g = self._jitter_gain
-            self._var = var if self._var != self._var else self._var + g * (var - self._var)
-            self.noise = math.sqrt(self._var)
-        self._last = (hx, hy)
+            for k in (0, 1):
+                dx, dy = hips[2 * k] - last[2 * k], hips[2 * k + 1] - last[2 * k + 1]
+                var = 0.25 * (dx * dx + dy * dy) / (torso * torso)
+                old = self._var[k]
+                self._var[k] = var if old != old else old + g * (var - old)
+            left, right = self._var
+            if left + right > 0.0:
+                self.weight = right / (left + right)
+                self.noise = math.sqrt(left * right / (left + right))
         if not settled:
             return
+        w = self.weight
+        hx, hy = w * xs[2] + (1.0 - w) * xs[3], w * ys[2] + (1.0 - w) * ys[3]
         g = self._gain
         if self._hip is None:
             self._hip = [hx, hy]
@@ -77,16 +84,17 @@ class PelvisScale:
             self._hip[0] += g * (hx - self._hip[0])
             self._hip[1] += g * (hy - self._hip[1])
             self._first *= (1.0 - g) ** 2
-        # the resting hip's variance, as a fraction of one frame's: an average started from
-        # one frame, then exponential (what a few frames into a session it still is)
+        # the resting point's variance, as a fraction of one frame's: an average started
+        # from one frame, then exponential (what a few frames into a session it still is)
         steady = g / (2.0 - g)
         self.reference_var = self._first + steady * (1.0 - self._first)
 
     def frame(self, frame: tuple | None) -> tuple | None:
-        """The baseline's body frame with this resting hip in place of the rests' own."""
+        """The baseline's body frame with this resting pelvis point and hip weights."""
         if frame is None or self._hip is None:
             return frame
-        return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 :])
+        return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 : Basis.HIP_W],
+                self.weight)  # fmt: skip
 
     def learn(self, travel: float, hip_flexion_deg: float) -> None:
         """One finished rep: its hip travel (torso lengths) at its true flexion."""
