@@ -17,12 +17,14 @@ from fleet_broker import GYM, USERS, Broker, make_certs, require_mosquitto, wait
 from history_data import make_analysis
 
 from edge import __version__
+from edge.config.fleet import FleetConfig
 from edge.fleet import HEALTH, SESSION, box_topic
 from edge.fleet.collector import Collector
 from edge.fleet.mqtt import make_client
 from edge.fleet.publisher import MAX_INFLIGHT, Publisher
 from edge.fleet.store import open_fleet_db
 from edge.history import History, analysis_events
+from edge.livefeed import LiveFeed
 
 
 @pytest.fixture(autouse=True)
@@ -395,3 +397,33 @@ def test_collector_sigkilled_mid_stream_ends_with_every_rep_once(tmp_path, broke
         collector.send_signal(signal.SIGTERM)
         assert collector.wait(10) == 0
     assert len(expected) == 6 * 16
+
+
+def test_health_reads_fps_and_status_from_the_live_view(tmp_path):
+    """The measured frame rate and the current status come from the running box's live
+    view socket (what `hipflex watch` reads); the history's values stand in without it."""
+    box_db = tmp_path / "box.db"
+    record_session(box_db, seed=9)
+    fleet = FleetConfig(enabled=False)
+    without = Publisher(fleet, box_db)
+    without._fingerprints()  # opens the history, as the running thread does
+    assert (without.health()["fps"], without.health()["status"]) == (30.0, "idle")
+    sock = tmp_path / "live.sock"
+    stop = threading.Event()
+    with LiveFeed(sock, interval_s=0.0) as feed:
+
+        def serve() -> None:
+            while not stop.is_set():
+                feed.publish({"t": 1.0, "status": "not_lying", "fps": 14.7})
+                stop.wait(0.02)
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        try:
+            live = Publisher(fleet, box_db, live_socket=sock)
+            live._fingerprints()
+            health = live.health()
+        finally:
+            stop.set()
+            server.join(5)
+    assert (health["fps"], health["status"]) == (14.7, "not_lying")

@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.dbfile import HistoryUnusable
 from edge.errors import CameraError, ConfigError, HipflexError
 
 if TYPE_CHECKING:
@@ -57,8 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from edge.config.load import load_config
     from edge.cues import Scheduler
+    from edge.dbfile import HistoryUnusable
     from edge.feedback import Feedback
     from edge.fleet.publisher import start_publisher
+    from edge.livefeed import default_socket_path
     from edge.loop import Box, RunOptions
     from edge.outputs import pin_factory
 
@@ -93,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     feedback = Feedback(config.feedback, factory, scheduler)
     # Fleet reporting runs in its own thread off the history database (edge.fleet).
     publisher = start_publisher(
-        config.fleet, args.db or Path(config.storage.db_path), config.model.backend
+        config.fleet,
+        args.db or Path(config.storage.db_path),
+        config.model.backend,
+        live_socket=None if args.no_live_view else args.socket or default_socket_path(),
     )
     try:
         while True:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -31,6 +31,7 @@ from edge.config.fleet import FleetConfig
 from edge.errors import HipflexError
 from edge.fleet import HEALTH, SESSION, box_topic
 from edge.fleet.mqtt import KEEPALIVE_S, connect_error, make_client, refused_line
+from edge.fleet.watermark import Watermark, session_key, state_path
 
 log = logging.getLogger("hipflex.fleet")
 
@@ -50,61 +51,23 @@ FROM sessions s ORDER BY s.id
 """
 
 
-def state_path(db: Path) -> Path:
-    return db.with_name(db.name + ".fleet.json")
-
-
-def session_key(session_id: int, started_at: str) -> str:
-    """A session's identity on the wire; the start time guards against a reused row id."""
-    return f"{session_id}@{started_at}"
-
-
-class Watermark:
-    """Per session, the fingerprint the broker has acknowledged; saved atomically."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.acked: dict[str, str] = json.loads(path.read_text())["acked"]
-        except FileNotFoundError:
-            self.acked = {}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("fleet: %s unreadable (%s); every session is sent again", path, exc)
-            self.acked = {}
-        self.dirty = False
-
-    def ack(self, key: str, fingerprint: str) -> None:
-        self.acked[key] = fingerprint
-        self.dirty = True
-
-    def keep_only(self, keys: set[str]) -> None:
-        """Forget sessions the history no longer has (retention deleted them)."""
-        for key in set(self.acked) - keys:
-            del self.acked[key]
-            self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            with open(tmp, "w") as f:
-                json.dump({"acked": self.acked}, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:  # a full disk: the next save retries; resending is harmless
-            log.warning("fleet: cannot save %s: %s", self.path, exc.strerror)
-            return
-        self.dirty = False
-
-
 class Publisher:
     """Start it, and stop it at exit; everything else happens in its thread."""
 
-    def __init__(self, fleet: FleetConfig, db_path: Path, *, model: str = "", poll_s: float = 1.0):
+    def __init__(
+        self,
+        fleet: FleetConfig,
+        db_path: Path,
+        *,
+        model: str = "",
+        poll_s: float = 1.0,
+        live_socket: Path | None = None,
+    ):
+        """`live_socket`: the running box's live view, read like `hipflex watch` does for
+        the measured fps and the current status in the health message."""
         self.fleet = fleet
         self.db_path = Path(db_path)
+        self.live_socket = live_socket
         self.model = model
         self.poll_s = poll_s
         self.watermark = Watermark(state_path(self.db_path))
@@ -349,17 +312,39 @@ class Publisher:
         status = "idle"
         if latest.get("open"):
             status = latest.get("status") or "coaching"
+        live = self._live_state()
         return {
             "state": "online",
             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "version": __version__,
             "model": self.model or latest.get("model") or "",
-            "fps": latest.get("fps"),
-            "status": status,
+            "fps": live.get("fps", latest.get("fps")),
+            "status": live.get("status", status),
             "disk_free_bytes": free,
             "unsent_sessions": self.unacked(),
             "error": self._last_error or None,
         }
+
+    def _live_state(self) -> dict[str, Any]:
+        """One snapshot of the live view ({} without one): a Unix socket, like `watch`."""
+        if self.live_socket is None:
+            return {}
+        buf = b""
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(self.live_socket))
+            while b"\n" not in buf and len(buf) < 65536:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+        try:
+            state = json.loads(buf.split(b"\n", 1)[0])
+        except ValueError:
+            return {}
+        if not isinstance(state, dict) or "error" in state:
+            return {}
+        return {k: state[k] for k in ("fps", "status") if k in state}
 
     def _publish_health(self) -> None:
         self._next_health = time.monotonic() + HEALTH_EVERY_S
@@ -388,10 +373,12 @@ def _offline() -> str:
     return json.dumps({"state": "offline"})
 
 
-def start_publisher(fleet: FleetConfig, db_path: Path, model: str = "") -> Publisher | None:
+def start_publisher(
+    fleet: FleetConfig, db_path: Path, model: str = "", live_socket: Path | None = None
+) -> Publisher | None:
     """The running publisher when fleet reporting is on, else None (and no socket)."""
     if not fleet.enabled:
         return None
-    publisher = Publisher(fleet, db_path, model=model)
+    publisher = Publisher(fleet, db_path, model=model, live_socket=live_socket)
     publisher.start()
     return publisher
