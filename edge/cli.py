@@ -1,7 +1,8 @@
 """`hipflex`: one entry point, one module per subcommand under edge/commands/.
 
 Each command module defines `HELP`, `add_arguments(parser)` and `run(args) -> int`, and
-keeps heavy imports (OpenCV, the interpreter) inside `run` so `hipflex --help` stays fast.
+keeps heavy imports (numpy, OpenCV, pydantic, the interpreter) inside `run` so `hipflex --help`
+stays fast. A command line that names its command imports that command's module alone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
 from edge import __version__
@@ -43,7 +45,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; with `command`, that subcommand alone (`hipflex run` need not import
+    thirteen other modules), else every subcommand with its one-line help."""
     parser = OneLineParser(prog="hipflex", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hipflex {__version__}")
     parser.add_argument(
@@ -54,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
+        if command is not None and name != command:
+            continue
         module = importlib.import_module(f"edge.commands.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
@@ -61,8 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def named_command(argv: Sequence[str]) -> str | None:
+    """The command `argv` names when only --log-level comes before it. Anything else there
+    (--help, --version, an abbreviation) gets the whole parser, which handles it as before."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--log-level":
+            i += 2
+        elif argv[i].startswith("--log-level="):
+            i += 1
+        else:
+            return argv[i] if argv[i] in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(named_command(argv)).parse_args(argv)
     setup_logging(args.log_level or "INFO")
     try:
         code = int(args._run(args) or 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from edge import models
 from edge.errors import ModelError
 
 HELP = "list, verify or fetch the pose model files"
@@ -15,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge import models
+
     specs = models.manifest()
     if args.action == "fetch":
         for key, path in models.fetch().items():

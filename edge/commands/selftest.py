@@ -9,7 +9,6 @@ service first (`sudo systemctl stop hipflex`): it holds the pins and the camera.
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -221,6 +220,8 @@ def _model(config: Any, frame: Any, runs: int, report: Any) -> None:
     except Exception as exc:  # a missing or corrupt model, a runtime that will not load
         report(Check("model", False, f"{name}: {exc}"))
         return
+    import statistics  # here: `hipflex --help` imports every command module
+
     median = statistics.median(times)
     report(
         Check(
