@@ -1,18 +1,18 @@
-"""The coach's session report: one self-contained HTML file (charts inlined as SVG data
-URIs, system fonts, no script, nothing fetched), so it can be copied off the box and opened
-anywhere, offline.
+"""The coach's session report: one self-contained HTML file (charts as inline SVG, system
+fonts, no script, nothing fetched), so it can be copied off the box and opened anywhere,
+offline.
 
 A coach should get the session at a glance: the headline numbers and a one-line read at the
 top, then each set as a picture (the working leg's hip and knee angles, reps shaded good or
-faulted, faults named at the peak), the numbers under each picture, faults by leg, and the
-trend over the athlete's recent sessions.
+faulted, faults named over the peak, and the pelvis tilt against the lumbar limit under it),
+the numbers under each picture, faults by leg, how the box judged (thresholds and cues), and
+the trend over the athlete's recent sessions. A session with no reps says why.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,8 @@ from edge import __version__
 from edge.config.exercise import ExerciseConfig
 from edge.config.faults import REGISTRY
 from edge.history import LEGS, History
+from edge.report_charts import BAD, GOOD, LEG_COLOR, excess_tilt, leg_legend, set_chart
+from edge.report_trend import judged_section, trend_section
 
 FAULT_LABELS = {f.name: (f.label, f.sees) for f in REGISTRY}
 STATUS_LABELS = {
@@ -30,8 +32,6 @@ STATUS_LABELS = {
     "tracking_lost": "tracking lost",
     "no_athlete": "no athlete in view",
 }
-LEG_COLOR = {"left": "#2563eb", "right": "#d9480f"}
-GOOD, BAD, MUTED, INK = "#2f9e44", "#e03131", "#adb5bd", "#212529"
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,25 @@ class Targets:
 
     hip: tuple[float, float]
     knee: tuple[float, float]
+    lumbar: float  # pelvic tilt allowed beyond normal, degrees
+    lift: float  # the shortest lift that is not rushed, seconds
+    config: ExerciseConfig
 
     @classmethod
     def of(cls, cfg: ExerciseConfig) -> Targets:
         f = cfg.faults
         ka = f.knee_angle
         hip = (f.short_range.min_peak_deg, f.over_flexion.max_peak_deg)
-        return cls(hip, (ka.target_deg - ka.tolerance_deg, ka.target_deg + ka.tolerance_deg))
+        knee = (ka.target_deg - ka.tolerance_deg, ka.target_deg + ka.tolerance_deg)
+        return cls(hip, knee, f.lumbar_rounding.max_excess_tilt_deg, f.too_fast.min_lift_s, cfg)
 
 
 def fault_label(name: str) -> str:
     return FAULT_LABELS.get(name, (name.replace("_", " "), ""))[0]
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def build_report(history: History, session_id: int, trend_limit: int = 10,
@@ -60,11 +68,12 @@ def build_report(history: History, session_id: int, trend_limit: int = 10,
     session = history.session(session_id)
     series = history.series(session_id)
     trend = history.sessions(athlete=session["athlete"], last=trend_limit, until_id=session_id)
-    return _page(session, series, trend, Targets.of(exercise or ExerciseConfig()))
+    return _page(session, series, trend, Targets.of(exercise or ExerciseConfig()),
+                 lambda sid: series if sid == session_id else history.series(sid))  # fmt: skip
 
 
 def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any]],
-          targets: Targets) -> str:  # fmt: skip
+          targets: Targets, series_of: Callable[[int], np.ndarray]) -> str:  # fmt: skip
     athlete = session["athlete"] or "Untagged athlete"
     started = datetime.fromisoformat(session["started_at"]).astimezone()
     body = [
@@ -84,16 +93,17 @@ def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any
             "Every rep completed before it stopped is here.</p>"
         )
     body += [_tiles(session), f'<p class="read">{_e(_coach_read(session))}</p>']
-    body.append(_status_line(session))
     sets = _sets(session)
-    if not sets:
-        body.append(
-            '<section><p class="empty">No reps were recorded in this session.</p></section>'
-        )
+    if sets:
+        body.append(_status_line(session))
+    else:
+        body.append(f'<section class="nothing"><p>{_e(nothing_judged(session))}</p></section>')
     for number, leg, reps in sets:
         body.append(_set_section(number, leg, reps, series, session["status"], targets))
-    body.append(_fault_table(session))
-    body.append(_trend_section(session, trend))
+    if sets:
+        body.append(_fault_table(session))
+    body.append(judged_section(targets.config))
+    body.append(trend_section(session, trend, targets, series_of))
     body.append(
         f"<footer>hipflex {__version__} · report written "
         f"{datetime.now(UTC).astimezone():%d %b %Y %H:%M} · hip flexion is the thigh against "
@@ -141,18 +151,20 @@ def _tiles(session: dict[str, Any]) -> str:
     round_class = "bad" if sum(rounding.values()) else "good"
     top = [(n, c) for n, c in summary["faults"].items() if n != "lumbar_rounding"]
     other = f"{fault_label(top[0][0])} ×{top[0][1]}" if top else "none"
+    if not reps:
+        round_class, other = "", "–"
     tiles = [
         ("reps", str(summary["reps"]), f"left {by_leg['left']} · right {by_leg['right']}", ""),
         (
             "good reps",
             _pct(summary["good_reps"], summary["reps"]),
-            f"{summary['good_reps']} of {summary['reps']} without a fault",
+            f"{summary['good_reps']} of {plural(summary['reps'], 'rep')} without a fault",
             good_class,
         ),
         (
             "lumbar rounding",
-            str(sum(rounding.values())),
-            f"left {rounding['left']} · right {rounding['right']}",
+            str(sum(rounding.values())) if reps else "–",
+            f"left {rounding['left']} · right {rounding['right']}" if reps else "nothing judged",
             round_class,
         ),
         ("most common other fault", other, "", "small"),
@@ -169,18 +181,19 @@ def _coach_read(session: dict[str, Any]) -> str:
     """One plain sentence on what matters most: lumbar rounding, per leg."""
     reps = session["reps"]
     if not reps:
-        return "Nothing to judge yet."
+        return "No reps were judged in this session."
     total = _leg_counts(reps)
     rounding = _leg_counts(reps, "lumbar_rounding")
     worst = max(LEGS, key=lambda leg: (rounding[leg] / total[leg]) if total[leg] else 0.0)
     if not rounding[worst]:
         good = session["summary"]["good_reps"]
         return (
-            f"No lumbar rounding on any of {len(reps)} reps; {good} reps were clean of every fault."
+            f"No lumbar rounding on any of {plural(len(reps), 'rep')}; "
+            f"{good} {'was' if good == 1 else 'were'} clean of every fault."
         )
     other = "right" if worst == "left" else "left"
     text = (
-        f"Lumbar rounding on {rounding[worst]} of {total[worst]} {worst}-leg reps "
+        f"Lumbar rounding on {rounding[worst]} of {plural(total[worst], worst + '-leg rep')} "
         f"({_pct(rounding[worst], total[worst])})"
     )
     if total[other]:
@@ -188,15 +201,36 @@ def _coach_read(session: dict[str, Any]) -> str:
     return text + "."
 
 
-def _status_line(session: dict[str, Any]) -> str:
+def _status_time(session: dict[str, Any]) -> dict[str, float]:
+    """Seconds spent in each not-judged status; an open period runs to the session's end."""
     spent: dict[str, float] = {}
     for p in session["status"]:
-        end = p["end_s"] if p["end_s"] is not None else p["start_s"]
+        end = p["end_s"] if p["end_s"] is not None else (session["duration_s"] or p["start_s"])
         spent[p["status"]] = spent.get(p["status"], 0.0) + max(0.0, end - p["start_s"])
+    return spent
+
+
+def _status_line(session: dict[str, Any]) -> str:
+    spent = _status_time(session)
     if not spent:
         return ""
     parts = ", ".join(f"{STATUS_LABELS.get(k, k)} {v:.0f} s" for k, v in spent.items())
     return f'<p class="status">Not judged: {_e(parts)}.</p>'
+
+
+def nothing_judged(session: dict[str, Any]) -> str:
+    """Why a session has no reps, from its status periods: what the box saw instead."""
+    spent = {k: v for k, v in _status_time(session).items() if v >= 0.5}
+    length = session["duration_s"]
+    seen = f" in {length:.0f} s" if length else ""
+    if not spent:
+        return (
+            f"Nothing was judged: the athlete was in view and lying down, but no lift of "
+            f"either leg was seen{seen}."
+        )
+    ranked = sorted(spent.items(), key=lambda kv: -kv[1])
+    parts = [f"{STATUS_LABELS.get(k, k.replace('_', ' '))} for {v:.0f} s" for k, v in ranked]
+    return f"Nothing was judged{seen}: {', '.join(parts)}, and no lift was seen otherwise."
 
 
 def _sets(session: dict[str, Any]) -> list[tuple[int, str, list[dict[str, Any]]]]:
@@ -214,23 +248,45 @@ def _set_section(
     status: list[dict[str, Any]],
     targets: Targets,
 ) -> str:
+    """A set: its chart twice (wide for desktops, narrow for phones; CSS shows one), the
+    key to it, and the reps' numbers."""
     good = sum(1 for r in reps if not r["faults"])
-    chart = _svg_uri(_set_figure(leg, reps, series, status, targets))
-    alt = f"Set {number}: {leg} hip and knee flexion over time, {len(reps)} reps"
+    charts = []
+    for cls, width, max_rows in (("wide", 760.0, 6), ("narrow", 360.0, 5)):
+        svg = None
+        for labels in ("full", "numbers"):
+            svg = set_chart(leg, reps, series, status, targets.hip, targets.lumbar, width,
+                            labels, fault_label)  # fmt: skip
+            if svg.height < 360 + max_rows * 14:
+                break
+        assert svg is not None
+        alt = (
+            f"Set {number}: {leg} hip and knee flexion and pelvis tilt, {plural(len(reps), 'rep')}"
+        )
+        charts.append(svg.markup(f"chart {cls}", alt))
     rows = "".join(_rep_row(r, targets) for r in reps)
     return (
         f'<section class="set"><h2><span class="dot" style="background:{LEG_COLOR[leg]}">'
-        f"</span>Set {number} · {leg} leg <small>{len(reps)} reps · {good} good</small></h2>"
-        f'<img class="chart" src="{chart}" alt="{_e(alt)}">'
-        '<table class="reps"><thead><tr><th>rep</th><th>peak hip</th><th>knee at top</th>'
-        "<th>pelvis tilt</th><th>lift</th><th>faults</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></section>"
+        f"</span>Set {number} · {leg} leg <small>{plural(len(reps), 'rep')} · {good} good"
+        f"</small></h2>{''.join(charts)}"
+        f'<p class="legend">{leg_legend()} <span class="key"><i style="background:{GOOD}">'
+        f'</i>good rep</span> <span class="key"><i style="background:{BAD}"></i>faulted rep'
+        '</span> <span class="key"><i style="background:#ced4da"></i>not judged</span><br>'
+        f"Hip solid, knee dashed, other hip grey; green band: hip target "
+        f"{targets.hip[0]:g}–{targets.hip[1]:g}°. Pelvis tilt is stored once per rep, at its "
+        "top (not frame by frame): each point is that rep's tilt beyond the normal tilt for "
+        f"its hip flexion, against the lumbar limit of {targets.lumbar:g}°; big red points are "
+        "reps judged lumbar rounding.</p>"
+        '<div class="scroll"><table class="reps"><thead><tr><th>rep</th><th>peak hip</th>'
+        "<th>knee at top</th>"
+        "<th>pelvis beyond normal</th><th>lift</th><th>faults</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div></section>"
     )
 
 
 def _rep_row(rep: dict[str, Any], targets: Targets) -> str:
     hip, knee = rep["peak_hip_flexion_deg"], rep["knee_flexion_at_peak_deg"]
-    pelvis = rep["pelvis_tilt_deg"]
+    pelvis = excess_tilt(rep)
     hip_cls = "" if targets.hip[0] <= hip <= targets.hip[1] else "off"
     knee_cls = "" if knee is None or targets.knee[0] <= knee <= targets.knee[1] else "off"
     pelvis_cls = "off" if "lumbar_rounding" in rep["faults"] else ""
@@ -246,14 +302,14 @@ def _rep_row(rep: dict[str, Any], targets: Targets) -> str:
     return (
         f"<tr><td>{rep['index']}</td><td class='{hip_cls}'>{hip:.0f}°</td>"
         f"<td class='{knee_cls}'>{_deg(knee, 0)}</td><td class='{pelvis_cls}'>"
-        f"{_deg(pelvis, 1)}</td><td class='{lift_cls}'>{rep['lift_s']:.2f} s</td>"
+        f"{_deg(pelvis, 1, sign=True)}</td><td class='{lift_cls}'>{rep['lift_s']:.2f} s</td>"
         f"<td>{chips}</td></tr>"
     )
 
 
-def _deg(value: float | None, digits: int) -> str:
+def _deg(value: float | None, digits: int, sign: bool = False) -> str:
     """An angle for the table; the judge reports None when the joint was not seen."""
-    return "–" if value is None else f"{value:.{digits}f}°"
+    return "–" if value is None else f"{value:{'+' if sign else ''}.{digits}f}°"
 
 
 def _fault_table(session: dict[str, Any]) -> str:
@@ -278,155 +334,12 @@ def _fault_table(session: dict[str, Any]) -> str:
             f"<small>{_e(what)}</small></th>{''.join(cells)}</tr>"
         )
     return (
-        '<section><h2>Faults by leg</h2><table class="faults"><thead><tr><th></th>'
-        f"<th>left leg · {total['left']} reps</th><th>right leg · {total['right']} reps</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+        '<section><h2>Faults by leg</h2><div class="scroll"><table class="faults"><thead>'
+        "<tr><th></th>"
+        f"<th>left leg · {plural(total['left'], 'rep')}</th>"
+        f"<th>right leg · {plural(total['right'], 'rep')}</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
-
-
-def _trend_section(session: dict[str, Any], trend: list[dict[str, Any]]) -> str:
-    who = session["athlete"] or "untagged sessions"
-    if len(trend) < 2:
-        hint = (
-            "" if session["athlete"] else " Tag sessions with --athlete NAME to follow one athlete."
-        )
-        return (
-            f"<section><h2>Trend · {_e(who)}</h2><p class='empty'>The trend appears from the "
-            f"second session on.{_e(hint)}</p></section>"
-        )
-    chart = _svg_uri(_trend_figure(trend, session["id"]))
-    return (
-        f"<section><h2>Trend · {_e(who)} <small>last {len(trend)} sessions</small></h2>"
-        f'<img class="chart" src="{chart}" alt="Good reps and lumbar rounding per session">'
-        "</section>"
-    )
-
-
-# ----------------------------------------------------------------------- charts
-
-
-def _figure(width_in: float, height_in: float):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
-    return fig
-
-
-def _style(ax) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color("#ced4da")
-    ax.tick_params(colors="#495057", labelsize=9)
-    ax.grid(axis="y", color="#f1f3f5", linewidth=0.8)
-    ax.set_axisbelow(True)
-
-
-def _set_figure(
-    leg: str,
-    reps: list[dict[str, Any]],
-    series: np.ndarray,
-    status: list[dict[str, Any]],
-    targets: Targets,
-):
-    """Working-leg hip (solid) and knee (dashed) flexion; each rep shaded green or red, its
-    faults written over its peak; the other leg's hip thin and grey (it should stay down)."""
-    t0 = reps[0]["start_s"] - 2.0
-    t1 = reps[-1]["end_s"] + 2.0
-    fig = _figure(9.6, 3.4)
-    ax = fig.add_subplot()
-    _style(ax)
-    ax.axhspan(*targets.hip, color=GOOD, alpha=0.06, linewidth=0)
-    ax.text(t1, targets.hip[1], " hip target ", ha="right", va="bottom", fontsize=8, color=GOOD)
-    for p in status:
-        end = p["end_s"] if p["end_s"] is not None else t1
-        if end > t0 and p["start_s"] < t1:
-            ax.axvspan(max(p["start_s"], t0), min(end, t1), facecolor="#e9ecef", hatch="///",
-                       edgecolor="#ced4da", linewidth=0)  # fmt: skip
-    for rep in reps:
-        ax.axvspan(rep["start_s"], rep["end_s"], color=BAD if rep["faults"] else GOOD,
-                   alpha=0.13, linewidth=0)  # fmt: skip
-    col = 1 if leg == "left" else 2
-    inside = series[(series[:, 0] >= t0) & (series[:, 0] <= t1)]
-    top = 125.0
-    if len(inside):
-        t = inside[:, 0]
-        other = 2 if col == 1 else 1
-        ax.plot(t, inside[:, other], color=MUTED, linewidth=1.0, label="other leg hip")
-        ax.plot(t, inside[:, col + 2], color=LEG_COLOR[leg], linewidth=1.6, linestyle=(0, (4, 2)),
-                alpha=0.75, label=f"{leg} knee")  # fmt: skip
-        ax.plot(t, inside[:, col], color=LEG_COLOR[leg], linewidth=2.2, label=f"{leg} hip")
-        finite = inside[:, 1:][np.isfinite(inside[:, 1:])]
-        if finite.size:
-            top = max(top, float(finite.max()) + 20)
-    else:
-        ax.text(0.5, 0.5, "angle trace not recorded: peaks only", transform=ax.transAxes,
-                ha="center", color="#868e96", fontsize=10)  # fmt: skip
-    peaks_t = [r["peak_s"] for r in reps]
-    peaks = [r["peak_hip_flexion_deg"] for r in reps]
-    colors = [BAD if r["faults"] else GOOD for r in reps]
-    ax.scatter(peaks_t, peaks, s=28, c=colors, zorder=5, edgecolors="white", linewidths=0.8)
-    for rep in reps:
-        ax.text(rep["peak_s"], rep["peak_hip_flexion_deg"] + 4, str(rep["index"]), ha="center",
-                va="bottom", fontsize=8, color="#495057")  # fmt: skip
-        if rep["faults"]:
-            label = "\n".join(fault_label(f) for f in rep["faults"])
-            ax.annotate(label, (rep["peak_s"], rep["peak_hip_flexion_deg"]), xytext=(0, 16),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=7,
-                        color=BAD, fontweight="bold")  # fmt: skip
-    rows = max((len(r["faults"]) for r in reps), default=0)
-    ax.set_xlim(t0, t1)
-    ax.set_ylim(-5, top + 10 * rows)
-    ax.set_ylabel("flexion (°)", fontsize=9, color="#495057")
-    ax.set_xlabel("session time (s)", fontsize=9, color="#495057")
-    if len(inside):
-        ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=3)
-    return fig
-
-
-def _trend_figure(trend: list[dict[str, Any]], current_id: int):
-    """Per session: lumbar rounding as a share of each leg's reps (bars, counts on top) and
-    good reps as a share of all reps (line)."""
-    fig = _figure(9.6, 3.0)
-    ax = fig.add_subplot()
-    _style(ax)
-    x = np.arange(len(trend))
-    width = 0.36
-    for k, leg in enumerate(LEGS):
-        counts, rates = [], []
-        for s in trend:
-            n = _leg_counts(s["reps"], "lumbar_rounding")[leg]
-            total = _leg_counts(s["reps"])[leg]
-            counts.append(n)
-            rates.append(100 * n / total if total else 0.0)
-        xs = x + (k - 0.5) * width
-        ax.bar(xs, rates, width, color=LEG_COLOR[leg], alpha=0.85,
-               label=f"lumbar rounding, {leg} leg (% of its reps)")  # fmt: skip
-        for xi, rate, n in zip(xs, rates, counts, strict=True):
-            if n:
-                ax.text(xi, rate + 1.5, str(n), ha="center", fontsize=7, color="#495057")
-    good = [100 * s["summary"]["good_reps"] / s["summary"]["reps"] if s["summary"]["reps"]
-            else np.nan for s in trend]  # fmt: skip
-    ax.plot(x, good, color=GOOD, marker="o", linewidth=2, label="good reps (%)")
-    labels = []
-    for s in trend:
-        day = datetime.fromisoformat(s["started_at"]).astimezone()
-        labels.append(f"{day:%d %b}\n#{s['id']}")
-    ax.set_xticks(x, labels)
-    for tick, s in zip(ax.get_xticklabels(), trend, strict=True):
-        if s["id"] == current_id:
-            tick.set_fontweight("bold")
-            tick.set_color(INK)
-    ax.set_ylim(0, 112)
-    ax.set_ylabel("% of reps", fontsize=9, color="#495057")
-    ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=3, bbox_to_anchor=(0, 1.18))
-    return fig
-
-
-def _svg_uri(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 CSS = """
@@ -458,11 +371,19 @@ box-shadow:0 1px 2px #0000000f}
 h2{font-size:19px;margin:0 0 8px;display:flex;align-items:center;gap:8px}
 h2 small{font-weight:400;color:var(--muted);font-size:14px}
 .dot{display:inline-block;width:12px;height:12px;border-radius:50%}
-.chart{width:100%;height:auto;display:block}
+.chart{width:100%;height:auto;display:block}.chart.narrow{display:none}
+.legend{font-size:12px;color:#495057;margin:4px 0 8px}
+.key{white-space:nowrap;margin-right:10px}.key i{display:inline-block;width:10px;height:10px;
+border-radius:2px;margin-right:4px;vertical-align:-1px}
+.nothing p{font-size:16px;margin:0}
+.judged td,.judged th{vertical-align:top}.judged td.cue{color:#495057}
+.judged tr.off{color:var(--muted)}
+.scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px;font-variant-numeric:tabular-nums}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line)}
 thead th{font-size:11px;text-transform:uppercase;letter-spacing:.6px;color:var(--muted);
 font-weight:600}
+.reps td{white-space:nowrap}.reps td:last-child{white-space:normal}
 .reps td.off{color:var(--bad);font-weight:700}
 .chip{display:inline-block;background:#fff5f5;color:#c92a2a;border:1px solid #ffc9c9;
 border-radius:999px;padding:0 8px;margin:1px 4px 1px 0;font-size:12px;white-space:nowrap}
@@ -475,9 +396,14 @@ border-radius:999px;padding:0 8px;margin:1px 4px 1px 0;font-size:12px;white-spac
 .faults td i{position:relative;color:var(--muted);font-style:normal;font-size:13px}
 .faults td.zero{color:#ced4da}
 .faults tr.key th{color:var(--bad)}
+.trend tr.now td{font-weight:700}.trend td{white-space:nowrap}
 .empty{color:var(--muted)}
 footer{color:var(--muted);font-size:12px;margin-top:24px;text-align:center}
 @media (max-width:720px){.tiles{grid-template-columns:repeat(2,1fr)}}
+@media (max-width:600px){main{padding:16px 10px 30px}section{padding:12px 10px}
+.chart.wide{display:none}.chart.narrow{display:block}h1{font-size:28px}
+th,td{padding:5px 4px}.chip{white-space:normal}.faults td{width:22%}
+.faults td b{margin:0 4px}}
 @media print{body{background:#fff}section,.tile{box-shadow:none;border:1px solid var(--line)}
 section{break-inside:avoid}}
 """

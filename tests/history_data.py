@@ -53,7 +53,7 @@ def make_analysis(
             )
             peak_hip = rng.uniform(72.0, 79.0) if "short_range" in faults else rng.uniform(84, 100)
             knee = rng.uniform(60, 68) if "knee_angle" in faults else rng.uniform(82, 98)
-            pelvis = rng.uniform(9, 14) if "lumbar_rounding" in faults else rng.uniform(1, 4)
+            pelvis = rng.uniform(15, 20) if "lumbar_rounding" in faults else rng.uniform(5, 9)
             if "too_fast" in faults:
                 lift = round(rng.uniform(0.35, 0.55), 3)
             reps.append(

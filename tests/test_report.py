@@ -3,7 +3,6 @@ a coach reads, escaping, and the odd sessions (interrupted, no angle trace, no r
 
 from __future__ import annotations
 
-import base64
 import re
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -13,20 +12,25 @@ from pathlib import Path
 import pytest
 from history_data import make_analysis, make_series
 
+from edge.config.exercise import ExerciseConfig
 from edge.events import Event
 from edge.history import History
 from edge.report import build_report
 
 REPO = Path(__file__).resolve().parents[1]
 HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
+LIMIT = ExerciseConfig().faults.lumbar_rounding.max_excess_tilt_deg
 
 
 class Page(HTMLParser):
-    """Collects what the tests look at: image sources, table rows per table class, text."""
+    """Collects what the tests look at: images, inline charts (class and markup), table rows
+    per table class, text."""
 
     def __init__(self, text: str):
         super().__init__()
         self.images: list[str] = []
+        self.charts: list[tuple[str, str]] = []
+        self._svg: list[str] | None = None
         self.rows: dict[str, list[list[str]]] = {}
         self.text: list[str] = []
         self._table: list[str] = []
@@ -36,8 +40,12 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if self._svg is not None:
+            self._svg.append(self.get_starttag_text() or "")
         if tag == "img":
             self.images.append(attrs["src"])
+        elif tag == "svg":
+            self._svg = [attrs.get("class", "")]
         elif tag == "table":
             self._table.append(attrs.get("class", ""))
         elif tag == "tr":
@@ -46,6 +54,11 @@ class Page(HTMLParser):
             self._cell = []
 
     def handle_endtag(self, tag):
+        if tag == "svg" and self._svg is not None:
+            self.charts.append((self._svg[0], "".join(self._svg[1:])))
+            self._svg = None
+        elif self._svg is not None:
+            self._svg.append(f"</{tag}>")
         if tag == "table":
             self._table.pop()
         elif tag == "tr" and self._row is not None:
@@ -56,6 +69,9 @@ class Page(HTMLParser):
             self._cell = None
 
     def handle_data(self, data):
+        if self._svg is not None:
+            self._svg.append(data)
+            return
         self.text.append(data)
         if self._cell is not None:
             self._cell.append(data)
@@ -80,12 +96,18 @@ def test_report_content_matches_the_session(db):
         session = h.session(3)
         page = Page(build_report(h, 3))
     reps = session["reps"]
-    # One chart per set plus the trend; every image an inline SVG.
-    assert len(page.images) == 3
-    for src in page.images:
-        assert src.startswith("data:image/svg+xml;base64,")
-        svg = base64.b64decode(src.split(",", 1)[1])
-        assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    # One chart per set plus the trend, each drawn wide and narrow, inline SVG; no images.
+    assert not page.images
+    assert [c for c, _ in page.charts] == ["chart wide", "chart narrow"] * 3
+    # Per set a pelvis-tilt line, one point per rep, lumbar reps marked.
+    sets = [r for r in ({r["set"] for r in reps})]
+    for k, number in enumerate(sorted(sets)):
+        mine = [r for r in reps if r["set"] == number]
+        for _, svg in page.charts[2 * k : 2 * k + 2]:
+            assert svg.count('class="pelvis"') == 1
+            lumbar = sum(1 for r in mine if "lumbar_rounding" in r["faults"])
+            assert svg.count('class="lumbar"') == lumbar
+            assert f"lumbar limit {LIMIT:g}°" in svg
     # Every rep in a rep table, with its faults, in order.
     rows = [r for r in page.rows["reps"] if r[0] != "rep"]
     assert [int(r[0]) for r in rows] == [r["index"] for r in reps]
@@ -113,12 +135,9 @@ def test_report_content_matches_the_session(db):
 def test_report_is_self_contained(db):
     with History(db, readonly=True) as h:
         text = build_report(h, 3)
-    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", text)
+    assert not re.search(r"""(src|href)\s*=\s*["']""", text)
     assert "url(" not in text and "@import" not in text and "<script" not in text
-    assert "<link" not in text
-    for src in Page(text).images:  # no external references inside the charts either
-        svg = base64.b64decode(src.split(",", 1)[1]).decode()
-        assert not re.search(r"""(xlink:)?href\s*=\s*["'](?!#)""", svg)
+    assert "<link" not in text and "<img" not in text
 
 
 def test_user_text_is_escaped(tmp_path):
@@ -144,10 +163,11 @@ def test_interrupted_session_without_trace(tmp_path):
     text = " ".join(page.text)
     assert "did not end cleanly" in text
     assert len([r for r in page.rows["reps"] if r[0] != "rep"]) == 3
-    assert len(page.images) == 1  # the set chart; no trend from one session
+    assert len(page.charts) == 2  # the set chart, wide and narrow; no trend from one session
     assert "Untagged athlete" in text and "Tag sessions with --athlete" in text
-    svg = base64.b64decode(page.images[0].split(",", 1)[1]).decode()
-    assert "angle trace not recorded" in svg or "<path" in svg
+    for _, svg in page.charts:
+        assert "angle trace not recorded: peaks only" in svg
+        assert 'class="curve"' not in svg and 'class="pelvis"' in svg
 
 
 def test_session_without_reps(tmp_path):
@@ -155,9 +175,77 @@ def test_session_without_reps(tmp_path):
         h.start_session(athlete="Ola")
         h.record(Event(1.0, "status", {"status": "no_athlete"}))
         h.end_session(duration_s=30.0)
-        text = " ".join(Page(build_report(h, h.session_id)).text)
-    assert "No reps were recorded" in text
-    assert "Not judged: no athlete in view 29 s" in text
+        page = Page(build_report(h, h.session_id))
+    text = " ".join(" ".join(page.text).split())
+    # It says why nothing was judged, and shows no zero as a green "all clear".
+    assert "Nothing was judged in 30 s: no athlete in view for 29 s" in text
+    assert "LUMBAR" not in text and "lumbar rounding – nothing judged" in text
+    assert "Faults by leg" not in text and not page.charts
+    assert 'class="tile good"' not in build_report_text(tmp_path)
+
+
+def build_report_text(tmp_path) -> str:
+    with History(tmp_path / "h.db", readonly=True) as h:
+        return build_report(h, 1)
+
+
+def test_session_without_reps_or_status_says_no_lift_was_seen(tmp_path):
+    with History(tmp_path / "h.db") as h:
+        h.start_session(athlete="Ola")
+        h.end_session(duration_s=12.0)
+        text = " ".join(" ".join(Page(build_report(h, h.session_id)).text).split())
+    assert "Nothing was judged: the athlete was in view and lying down, but no lift" in text
+    assert "seen in 12 s." in text
+
+
+def test_one_rep_is_singular(tmp_path):
+    with History(tmp_path / "h.db") as h:
+        sid = h.import_analysis(make_analysis(seed=3, sets=(("left", 1),)))
+        text = " ".join(" ".join(Page(build_report(h, sid)).text).split())
+    assert "1 reps" not in text and "1 rep ·" in text and "of 1 rep without a fault" in text
+
+
+def test_how_it_judged_shows_thresholds_in_force_and_the_registry_cues(db):
+    from edge.config.faults import REGISTRY
+
+    cfg = ExerciseConfig.model_validate(
+        {"faults": {"too_fast": {"min_lift_s": 0.8}, "chest_lift": {"enabled": False}}}
+    )
+    with History(db, readonly=True) as h:
+        page = Page(build_report(h, 3, exercise=cfg))
+    rows = {r[0]: r[1:] for r in page.rows[""] if r[0] != "fault"}
+    assert list(rows) == [f.label for f in REGISTRY]
+    for fault in REGISTRY:
+        assert rows[fault.label][1] == f"“{fault.cue}”"
+    assert "rushed: 0.8 s (default 0.6 s)" in rows["too fast"][0]
+    assert rows["chest lift"][0] == "off in the config: not judged"
+    assert f"{LIMIT:g}°" in rows["lumbar rounding"][0]
+
+
+def test_trend_shows_range_left_right_rate_and_tempo(tmp_path):
+    """Across sessions: a session with 0% good reps is a point at 0, not a line lost on
+    the axis; the table has per-leg peak, the left/right difference, lift and hold."""
+    day0 = datetime(2026, 2, 2, 17, 0, tzinfo=UTC)
+    with History(tmp_path / "h.db") as h:
+        for i in range(3):
+            rate = {"knee_angle": 1.0} if i == 1 else None
+            a = make_analysis(seed=20 + i, fault_rate=rate)
+            h.import_analysis(a, athlete="Bo", started_at=day0 + timedelta(days=i),
+                              series=make_series(a))  # fmt: skip
+        session = h.session(3)
+        page = Page(build_report(h, 3))
+    rows = [r for r in page.rows["trend"] if r[0] != "session"]
+    assert len(rows) == 3
+    assert rows[1][2] == "0%"
+    left = [r["peak_hip_flexion_deg"] for r in session["reps"] if r["leg"] == "left"]
+    right = [r["peak_hip_flexion_deg"] for r in session["reps"] if r["leg"] == "right"]
+    from statistics import median
+
+    assert rows[2][3] == f"{median(left):.0f} / {median(right):.0f}°"
+    assert rows[2][4] == f"{abs(median(left) - median(right)):.0f}°"
+    assert rows[2][6].endswith(" s") and rows[2][7].endswith(" s") and "–" not in rows[2][7]
+    wide = page.charts[-2][1]
+    assert "good reps (% of all reps)" in wide and wide.count("<circle") >= 3 * 7
 
 
 def test_report_cli(db, tmp_path):
@@ -204,7 +292,6 @@ def test_unknown_knee_and_pelvis_angles_show_as_a_dash(tmp_path):
 def test_target_bands_come_from_the_config(db):
     """A rep's peak and knee cells are marked against the config's bands, not literals: a
     coach who lowers short_range's minimum sees fewer peaks marked short."""
-    from edge.config.exercise import ExerciseConfig
 
     def marked(exercise=None) -> int:
         with History(db, readonly=True) as h:

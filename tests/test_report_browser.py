@@ -1,6 +1,9 @@
 """The report in a real browser: headless Chromium driven through chromedriver's WebDriver
 HTTP API (a few stdlib requests). The page must load with no console message at warning
-level or above, fetch nothing, decode every chart, and paint a screenshot that is not blank.
+level or above, fetch nothing, paint every chart and a screenshot that is not blank; at a
+phone and a desktop width no two text labels overlap, every set has its pelvis curve, and a
+session with no reps says why. Screenshots stay in the test's tmp dir, for a person to look
+at.
 """
 
 from __future__ import annotations
@@ -121,12 +124,14 @@ def test_report_renders_in_headless_chromium(tmp_path, browser):
     browser.do("POST", "/url", {"url": report.as_uri()})
     assert browser.script("return document.readyState") == "complete"
     assert browser.script("return document.title").startswith("Mia")
-    # Every chart decoded (a broken data URI leaves naturalWidth at 0) ...
-    images = browser.script(
-        "return [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+    # Every chart painted at the desktop width (the narrow variants hidden) ...
+    charts = browser.script(
+        "return [...document.querySelectorAll('svg.chart')].map(c => "
+        "[c.classList.contains('wide'), c.getBoundingClientRect().width, "
+        "c.getBoundingClientRect().height])"
     )
-    assert len(images) == 3  # two sets and the trend
-    assert all(done and w > 300 and h > 100 for done, w, h in images)
+    assert len(charts) == 6  # two sets and the trend, each wide and narrow
+    assert all(w > 300 and h > 100 if wide else w == 0 for wide, w, h in charts)
     # ... and nothing was fetched: the file is all there is.
     assert browser.script("return performance.getEntriesByType('resource').length") == 0
     height = browser.script("return document.documentElement.scrollHeight")
@@ -146,3 +151,99 @@ def test_report_renders_in_headless_chromium(tmp_path, browser):
     messages = browser.do("POST", "/se/log", {"type": "browser"})
     loud = [m for m in messages if m["level"] in ("WARNING", "SEVERE")]
     assert not loud, loud
+
+
+# JavaScript: every visible text label (chart text and page text in its own element), as
+# [text, left, top, right, bottom], and the pairs whose boxes overlap.
+LABEL_BOXES = """
+const boxes = [];
+for (const el of document.querySelectorAll('svg text')) {
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && r.height > 0) boxes.push([el.textContent, r.left, r.top, r.right, r.bottom,
+                                               el.closest('svg').classList.value]);
+}
+const clashes = [];
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+  const a = boxes[i], b = boxes[j];
+  if (a[1] < b[3] - 0.5 && b[1] < a[3] - 0.5 && a[2] < b[4] - 0.5 && b[2] < a[4] - 0.5)
+    clashes.push([a[0], b[0], a[5]]);
+}
+return [boxes.length, clashes];
+"""
+
+
+def _viewport(browser, width: int) -> None:
+    """A phone or desktop viewport (the window of headless Chromium has a minimum width,
+    so the device metrics are set through the DevTools protocol)."""
+    browser.do(
+        "POST",
+        "/goog/cdp/execute",
+        {
+            "cmd": "Emulation.setDeviceMetricsOverride",
+            "params": {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        },
+    )
+    assert browser.script("return window.innerWidth") == width
+
+
+def _full_page_shot(browser, width: int, path) -> np.ndarray:
+    height = browser.script("return document.documentElement.scrollHeight")
+    browser.do(
+        "POST",
+        "/goog/cdp/execute",
+        {
+            "cmd": "Emulation.setDeviceMetricsOverride",
+            "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        },
+    )
+    png = base64.b64decode(browser.do("GET", "/screenshot"))
+    path.write_bytes(png)
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1280])
+def test_report_layout_at_phone_and_desktop_width(tmp_path, browser, width):
+    """Per set a pelvis curve; no two text labels overlap; a 0-rep session says why. The
+    screenshots are left in the test's tmp dir for a person to look at."""
+    day0 = datetime(2026, 2, 2, 17, 0, tzinfo=UTC)
+    with History(tmp_path / "h.db") as h:
+        for i in range(5):
+            a = make_analysis(seed=60 + i, sets=(("right", 8), ("left", 10), ("right", 1)))
+            h.import_analysis(
+                a, athlete="Mia", started_at=day0 + timedelta(days=2 * i), series=make_series(a)
+            )
+        empty = make_analysis(seed=70, sets=())
+        h.import_analysis(empty, athlete="Mia", started_at=day0 + timedelta(days=12))
+        full, nothing = build_report(h, 5), build_report(h, 6)
+    for name, page in (("full", full), ("empty", nothing)):
+        report = tmp_path / f"report-{name}.html"
+        report.write_text(page, encoding="utf-8")
+        browser.do("POST", "/url", {"url": report.as_uri()})
+        _viewport(browser, width)
+        # Nothing wider than the viewport (no sideways scrolling of the page itself).
+        assert browser.script("return document.documentElement.scrollWidth") <= width
+        count, clashes = browser.script(LABEL_BOXES)
+        assert count > (40 if name == "full" else 0)
+        assert not clashes, clashes[:5]
+        if name == "full":
+            sets = browser.script(
+                "return [...document.querySelectorAll('section.set')].map(s => "
+                "[...s.querySelectorAll('svg.chart')]"
+                ".filter(c => c.getBoundingClientRect().width > 0).map(c => "
+                "[c.querySelectorAll('path.pelvis').length, c.querySelectorAll('circle').length]))"
+            )
+            assert len(sets) == 3
+            for shown in sets:  # one chart shown per set, with its pelvis line
+                assert len(shown) == 1 and shown[0][0] == 1 and shown[0][1] >= 2
+            assert browser.script("return document.querySelectorAll('circle.lumbar').length") > 0
+            assert "How it judged" in browser.script("return document.body.innerText")
+        else:
+            text = browser.script("return document.querySelector('section.nothing').innerText")
+            assert text.startswith("Nothing was judged")
+            assert "not lying down for" in text and "tracking lost for" in text
+            assert "Lumbar rounding" not in browser.script("return document.body.innerText")
+        shot = _full_page_shot(browser, width, tmp_path / f"report-{name}-{width}.png")
+        assert shot.shape[1] == width and shot.std() > 20
+    messages = browser.do("POST", "/se/log", {"type": "browser"})
+    assert not [m for m in messages if m["level"] in ("WARNING", "SEVERE")]
