@@ -145,6 +145,6 @@ def test_config_show_marks_profile_values(config_file):
     lines = result.stdout.splitlines()
     table = lines.index("[exercise.faults.short_range]")
     assert lines[table + 2] == "min_peak_deg = 75.0  # file"
-    assert "max_excess_tilt_deg = 10.0  # profile beginner" in lines
+    assert "max_excess_tilt_deg = 9.0  # profile beginner" in lines
     assert "min_duration_s = 0.25  # default" in lines
     assert config_from_toml(result.stdout) == config_from_toml(path.read_text())

@@ -70,7 +70,7 @@ def test_lumbar_rounding_threshold_by_profile():
         name: build({"profile": name})[0].exercise.faults.lumbar_rounding.max_excess_tilt_deg
         for name in PROFILES
     }
-    assert tilt == {"standard": 6.0, "beginner": 10.0, "advanced": 4.0}
+    assert tilt == {"standard": 5.0, "beginner": 9.0, "advanced": 3.0}
 
 
 def test_file_key_beats_profile():

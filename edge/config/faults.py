@@ -17,7 +17,7 @@ from edge.config.base import Section
 class LumbarRoundingConfig(Section):
     enabled: bool = Field(True, description="judge fake hip flexion (pelvis curling)")
     max_excess_tilt_deg: float = Field(
-        6.0,
+        5.0,
         ge=1.0,
         le=45.0,
         description="pelvic tilt allowed beyond the normal tilt for that hip flexion",

@@ -16,7 +16,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "beginner": {
         "exercise": {
             "faults": {
-                "lumbar_rounding": {"max_excess_tilt_deg": 10.0},
+                "lumbar_rounding": {"max_excess_tilt_deg": 9.0},
                 "chest_lift": {"max_rise_torso": 0.15},
                 "down_leg_bent": {"max_knee_flexion_deg": 30.0, "max_heel_lift_torso": 0.15},
                 "short_range": {"min_peak_deg": 70.0},
@@ -30,7 +30,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "advanced": {
         "exercise": {
             "faults": {
-                "lumbar_rounding": {"max_excess_tilt_deg": 4.0},
+                "lumbar_rounding": {"max_excess_tilt_deg": 3.0},
                 "chest_lift": {"max_rise_torso": 0.07},
                 "down_leg_bent": {"max_knee_flexion_deg": 15.0, "max_heel_lift_torso": 0.07},
                 "short_range": {"min_peak_deg": 85.0},
