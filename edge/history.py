@@ -644,8 +644,10 @@ class History(SpoolWriter):
         """Sessions oldest first, each as a superset of the `analyze --json` object."""
         where, params = [], []
         if athlete is not None:
-            where.append("athlete = ?")
-            params.append(athlete.strip())
+            # names match whatever their case: "mia" finds Mia (Unicode case folding)
+            self._read().create_function("casefold", 1, _casefold, deterministic=True)
+            where.append("casefold(athlete) = ?")
+            params.append(athlete.strip().casefold())
         if since is not None:
             where.append("started_at >= ?")
             params.append(utc_text(since))
@@ -846,6 +848,10 @@ def _decimate(t: np.ndarray, period: float) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     bins = np.floor((t - t[0]) / period).astype(np.int64)
     return np.flatnonzero(np.r_[True, np.diff(bins) > 0])
+
+
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
 
 
 def _real(value: Any) -> float | None:

@@ -114,7 +114,7 @@ def test_export_csv_one_row_per_rep(db, tmp_path):
         assert row["faults"] == ";".join(rep["faults"])
         assert row["good"] == ("0" if rep["faults"] else "1")
     assert {row["session"] for row in rows} == {"3", "4"}
-    assert rows[0]["started_at"] == "2026-03-03T16:00:00Z"
+    assert rows[0]["started_at"] == "2026-03-03T16:00:00+00:00"  # local time, TZ=UTC here
 
 
 def test_export_json_to_file(db, tmp_path):

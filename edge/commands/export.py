@@ -56,6 +56,14 @@ def since_date(text: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()  # naive means local time
 
 
+def local_text(stored: str | None) -> str | None:
+    """A stored UTC time as local time with its offset, the same clock `--since` reads, so
+    a time printed here can be pasted back into `--since`."""
+    if stored is None:
+        return None
+    return datetime.fromisoformat(stored).astimezone().isoformat(timespec="seconds")
+
+
 def run(args: argparse.Namespace) -> int:
     from edge.errors import HipflexError
     from edge.history import History, default_db_path
@@ -83,9 +91,13 @@ def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
 
     if fmt == "json":
         document = {
-            "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "sessions": sessions,
-        }
+            "exported_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
+            "sessions": [
+                {**s, "started_at": local_text(s["started_at"]),
+                 "ended_at": local_text(s["ended_at"])}
+                for s in sessions
+            ],
+        }  # fmt: skip
         json.dump(document, out, indent=1)
         out.write("\n")
         return
@@ -96,7 +108,7 @@ def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
             writer.writerow(
                 {
                     "session": s["id"],
-                    "started_at": s["started_at"],
+                    "started_at": local_text(s["started_at"]),
                     "athlete": printable(s["athlete"]),
                     "source": s["source"],
                     "model": s["model"],
