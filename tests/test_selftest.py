@@ -104,3 +104,13 @@ def test_failures_are_reported_and_the_rest_still_runs(tmp_path: Path):
     assert "feedback.pins.green = 99: must be between 2 and 27" in details["config"]
     assert str(missing) in details["camera"]
     assert out.rstrip().endswith("5/7 checks passed; failed: config, camera")
+
+
+def test_the_camera_source_is_named_once(tmp_path: Path):
+    """A source's own error often starts with its name; the check line says it once."""
+    missing = tmp_path / "no_such_clip.mp4"
+    for source in ("camera", str(missing)):
+        _, checks, _, out = selftest("--source", source)
+        detail = {n: d for _, n, d in checks}["camera"]
+        assert detail.startswith(f"{source}: ")
+        assert detail.count(f"{source}:") == 1, detail

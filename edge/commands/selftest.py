@@ -184,7 +184,9 @@ def _camera(spec: str, config: Any, report: Any) -> Any:
     if reader.is_alive():
         report(Check("camera", False, f"{spec}: no frame within {CAMERA_TIMEOUT_S:.0f} s"))
     elif "error" in result:
-        report(Check("camera", False, f"{spec}: {result['error']}"))
+        # source errors often name the source already ("camera: picamera2 is not ...")
+        text = str(result["error"]).removeprefix(f"{spec}: ")
+        report(Check("camera", False, f"{spec}: {text}"))
     elif frame is None:
         report(Check("camera", False, f"{spec}: the source ended without a frame"))
     elif not isinstance(frame, np.ndarray):
