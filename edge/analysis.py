@@ -84,13 +84,16 @@ def render_table(result: dict) -> str:
                 f"{', '.join(rep['faults']) or 'good'}"
             )
     for period in result["status"]:
+        if period["end_s"] is not None and period["end_s"] - period["start_s"] < 0.05:
+            continue  # a blink between two frames: "from 0.0 s to 0.0 s" tells a coach nothing
         lines.append(
             f"status {period['status']} from {period['start_s']:.1f} s to {period['end_s']:.1f} s"
         )
     s = result["summary"]
     faults = ", ".join(f"{name} {n}" for name, n in s["faults"].items()) or "none"
     lines.append(
-        f"summary: {s['reps']} reps ({s['by_leg']['left']} left, {s['by_leg']['right']} right), "
+        f"summary: {s['reps']} rep{'' if s['reps'] == 1 else 's'} "
+        f"({s['by_leg']['left']} left, {s['by_leg']['right']} right), "
         f"{s['good_reps']} good; faults: {faults}"
     )
     if not result["reps"]:

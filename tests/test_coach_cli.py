@@ -66,3 +66,17 @@ def test_athlete_filter_ignores_case(db, asked, found):
     done = hipflex("history", "--json", "--athlete", asked, "--db", db)
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == found
+
+
+def test_analyze_table_skips_zero_length_periods_and_says_1_rep():
+    from edge.analysis import render_table
+
+    result = make_analysis(seed=5, sets=(("right", 1),))
+    result["status"] = [
+        {"start_s": 0.0, "end_s": 0.0, "status": "no_athlete"},
+        {"start_s": 0.0, "end_s": 2.4, "status": "not_lying"},
+    ]
+    text = render_table(result)
+    assert "no_athlete" not in text
+    assert "status not_lying from 0.0 s to 2.4 s" in text
+    assert "summary: 1 rep (0 left, 1 right)" in text

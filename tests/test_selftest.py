@@ -110,7 +110,7 @@ def test_the_camera_source_is_named_once(tmp_path: Path):
     """A source's own error often starts with its name; the check line says it once."""
     missing = tmp_path / "no_such_clip.mp4"
     for source in ("camera", str(missing)):
-        _, checks, _, out = selftest("--source", source)
+        _, checks, _, _ = selftest("--source", source)
         detail = {n: d for _, n, d in checks}["camera"]
         assert detail.startswith(f"{source}: ")
         assert detail.count(f"{source}:") == 1, detail
