@@ -57,6 +57,15 @@ def long_clip(path: Path) -> None:
     save_keypoints(path, KeypointTrack(keypoints, 30.0, 640, 360, "synthetic"))
 
 
+def first_event(events: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait until the run has written its first event line (it writes them line-buffered)."""
+    deadline = time.monotonic() + timeout
+    while not (events.exists() and b"\n" in events.read_bytes()):
+        assert proc.poll() is None, f"the run exited ({proc.returncode}) before any event"
+        assert time.monotonic() < deadline, f"no event in {timeout:.0f} s"
+        time.sleep(0.02)
+
+
 def test_sigkill_at_ten_random_moments_keeps_every_emitted_rep(tmp_path):
     npz, db = tmp_path / "long.npz", tmp_path / "h.db"
     long_clip(npz)
@@ -68,6 +77,9 @@ def test_sigkill_at_ten_random_moments_keeps_every_emitted_rep(tmp_path):
              "--no-live-view", "--db", str(db), "--events", str(events)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # Start-up alone takes 1-1.6 s on a busy machine: the random moment counts from the
+        # first event line, so a kill never lands before the box is running.
+        first_event(events, proc)
         time.sleep(rng.uniform(0.8, 3.0))
         assert proc.poll() is None, "the run ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
