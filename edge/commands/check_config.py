@@ -28,4 +28,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"ok: {resolve_path(args.file)[0]} not found; the built-in defaults apply")
     else:
         print(f"ok: {sources.path} (profile {sources.config.profile})")
+    from edge.config.feedback import pin_warnings
+
+    for line in pin_warnings(sources.config.feedback.pins):
+        print(f"warning: {sources.path or 'defaults'}: {line}", file=sys.stderr)
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from edge.config.base import Section
 
@@ -20,6 +21,17 @@ MIN_GPIO, MAX_GPIO = 2, 27
 MAX_BAR_SEGMENTS = 12
 
 Gpio = Annotated[int, Field(ge=MIN_GPIO, le=MAX_GPIO)]
+
+# hardware.md's wiring table: each part's BCM GPIO and the physical header pin it sits on.
+# A physical number typed where the config wants BCM is a classic slip, so it is warned of.
+WIRING = {"green": (17, 11), "red": (27, 13), "amber": (22, 15), "buzzer": (18, 12)}
+PART = {"green": "green LED", "red": "red LED", "amber": "amber LED", "buzzer": "buzzer"}
+# GPIOs that carry a bus on the Pi's header: an LED there fights the bus if it is enabled.
+BUS_PINS = {
+    2: "I²C SDA", 3: "I²C SCL",
+    7: "SPI0 CE1", 8: "SPI0 CE0", 9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK",
+    14: "UART TXD", 15: "UART RXD",
+}  # fmt: skip
 
 # The pitch range a piezo sounds well in, and that gpiozero's TonalBuzzer can span.
 MIN_TONE_HZ, MAX_TONE_HZ = 200.0, 5000.0
@@ -53,19 +65,108 @@ class FeedbackPins(Section):
 
     @model_validator(mode="after")
     def _no_pin_twice(self) -> Self:
-        users: dict[int, list[str]] = {}
-        for name in ("green", "red", "amber", "buzzer"):
-            users.setdefault(getattr(self, name), []).append(name)
-        for i, pin in enumerate(self.bar_graph):
-            users.setdefault(pin, []).append(f"bar_graph[{i}]")
-        clashes = [
-            f"GPIO{pin} is used by {' and '.join(names)}"
-            for pin, names in users.items()
-            if len(names) > 1
-        ]
-        if clashes:
-            raise ValueError("; ".join(clashes) + "; each part needs its own pin")
+        if clash := _clash_text(self.assigned()):
+            raise ValueError(clash)
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _clash_with_other_errors(cls, data: Any, handler: Any) -> Any:
+        """A pin used twice is reported with the section's other errors, not only once
+        they are fixed (the after-validator never runs while a field is invalid)."""
+        if isinstance(data, dict) and isinstance(data.get("bar_graph"), list):
+            # strict JSON validation takes an array as a tuple; a wrap validator hands over
+            # Python objects, where strict mode wants the tuple itself
+            data = {**data, "bar_graph": tuple(data["bar_graph"])}
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            clash = _clash_text(_raw_pins(cls, data))
+            if not clash:
+                raise
+            try:
+                errors = [_init_error(e) for e in exc.errors(include_url=False)]
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", clash), loc=(), input=data
+                    )
+                )
+                rebuilt = ValidationError.from_exception_data(exc.title, errors)
+            except (KeyError, TypeError, ValueError):  # an error type we cannot rebuild
+                raise exc from None
+            raise rebuilt from None
+
+    def assigned(self) -> list[tuple[str, int]]:
+        """(key, pin) for every part, bar-graph segments as bar_graph[i]."""
+        named = [(name, getattr(self, name)) for name in ("green", "red", "amber", "buzzer")]
+        return named + [(f"bar_graph[{i}]", pin) for i, pin in enumerate(self.bar_graph)]
+
+
+def _raw_pins(cls: type[FeedbackPins], data: Any) -> list[tuple[str, int]]:
+    """The whole-number pins in unvalidated input, defaults filling the gaps."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for name in ("green", "red", "amber", "buzzer"):
+        value = data.get(name, cls.model_fields[name].default)
+        if _is_gpio(value):
+            out.append((name, value))
+    bar = data.get("bar_graph", ())
+    if isinstance(bar, list | tuple):
+        out += [(f"bar_graph[{i}]", v) for i, v in enumerate(bar) if _is_gpio(v)]
+    return out
+
+
+def _is_gpio(value: Any) -> bool:
+    """A whole number in range (an out-of-range pin already has its own error)."""
+    return isinstance(value, int) and not isinstance(value, bool) and MIN_GPIO <= value <= MAX_GPIO
+
+
+def _clash_text(assigned: list[tuple[str, int]]) -> str:
+    users: dict[int, list[str]] = {}
+    for name, pin in assigned:
+        users.setdefault(pin, []).append(name)
+    clashes = [
+        f"GPIO{pin} is used by {' and '.join(names)}"
+        for pin, names in users.items()
+        if len(names) > 1
+    ]
+    return "; ".join(clashes) + "; each part needs its own pin" if clashes else ""
+
+
+def _init_error(error: Any) -> InitErrorDetails:
+    ctx = {k: v for k, v in (error.get("ctx") or {}).items() if k != "error"}
+    kind = error["type"]
+    if kind in ("value_error", "assertion_error"):
+        reason = str((error.get("ctx") or {}).get("error", error["msg"]))
+        return InitErrorDetails(
+            type=PydanticCustomError("value_error", reason), loc=error["loc"], input=error["input"]
+        )
+    return InitErrorDetails(type=kind, loc=error["loc"], input=error["input"], ctx=ctx)
+
+
+def pin_warnings(pins: FeedbackPins) -> list[str]:
+    """Pins that are valid but probably wrong, one line each: a physical header number
+    from hardware.md's wiring table where the config wants BCM, or a pin of the I²C, SPI or
+    UART bus."""
+    out = []
+    physical = {phys: (part, bcm) for part, (bcm, phys) in WIRING.items()}
+    for key, pin in pins.assigned():
+        if key in WIRING and pin in physical and pin != WIRING[key][0]:
+            part, bcm = physical[pin]
+            guess = WIRING[key][0] if physical[pin][0] == key else None
+            hint = f"; did you mean GPIO{guess}?" if guess else ""
+            out.append(
+                f"feedback.pins.{key} = {pin}: {pin} is the physical header pin of the "
+                f"{PART[part]} in hardware.md's wiring table (GPIO{bcm}); the config takes BCM "
+                f"GPIO numbers{hint}"
+            )
+        elif pin in BUS_PINS:
+            out.append(
+                f"feedback.pins.{key} = {pin}: GPIO{pin} is {BUS_PINS[pin]}; a part there "
+                "fights that bus if it is enabled (raspi-config), pick a free GPIO"
+            )
+    return out
 
 
 class FeedbackActiveHigh(Section):
