@@ -197,3 +197,26 @@ def test_watch_once_end_to_end(sock_path):
             thread.join()
     assert done.returncode == 0, done.stderr
     assert "lumbar rounding" in done.stdout and "7 (5 good)" in done.stdout
+
+
+def test_render_floors_resting_flexion_at_zero_with_a_note():
+    """A resting hip reads -8°: the coach sees 0°, starred, and one line saying why."""
+    from rich.console import Console
+
+    from edge.commands.watch import FLOOR_NOTE
+
+    legs = {
+        "left": {"hip_flexion_deg": -8.4, "knee_flexion_deg": 3.0},
+        "right": {"hip_flexion_deg": -10.2, "knee_flexion_deg": 2.0},
+    }
+    state = {**STATE, "legs": legs}
+    console = Console(record=True, width=100, color_system=None)
+    console.print(render(state))
+    text = console.export_text()
+    hip_row = next(line for line in text.splitlines() if "hip " in line)
+    assert "-8" not in hip_row and "-10" not in hip_row
+    assert hip_row.count("0°*") == 2
+    assert FLOOR_NOTE in text
+    console = Console(record=True, width=100, color_system=None)
+    console.print(render(STATE))  # nothing below 0°: no star, no note
+    assert "°*" not in console.export_text() and FLOOR_NOTE not in console.export_text()

@@ -182,10 +182,17 @@ def angle(value: Any) -> float | None:
 
 
 def bar(value: float | None) -> str:
+    """A bar and the angle a coach reads: flexion below 0° (a resting thigh sits a few
+    degrees below the trunk line) shows as 0°, starred; FLOOR_NOTE explains the star."""
     if value is None:
-        return "·" * BAR_WIDTH + "    —"
-    filled = round(BAR_WIDTH * min(max(value, 0.0), BAR_MAX_DEG) / BAR_MAX_DEG)
-    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {value:4.0f}°"
+        return "·" * BAR_WIDTH + "    — "
+    shown = max(value, 0.0)
+    filled = round(BAR_WIDTH * min(shown, BAR_MAX_DEG) / BAR_MAX_DEG)
+    star = "*" if value < -0.5 else " "
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {shown:4.0f}°{star}"
+
+
+FLOOR_NOTE = "* resting: the thigh sits a few degrees below the trunk line; shown as 0°"
 
 
 def clock(seconds: Any) -> str:
@@ -226,6 +233,11 @@ def render(state: dict[str, Any] | None, note: str = ""):
     for label, key in (("hip", "hip_flexion_deg"), ("knee", "knee_flexion_deg")):
         legs.add_row(label, bar(angle(left.get(key))), bar(angle(right.get(key))))
     legs.add_row("reps", rep_count(left), rep_count(right))
+    floored = any(
+        (v := angle(leg.get(key))) is not None and v < -0.5
+        for leg in (left, right)
+        for key in ("hip_flexion_deg", "knee_flexion_deg")
+    )
 
     faults = Table(box=None, show_header=False, padding=(0, 2), show_edge=False)
     for fault in list(state.get("last_faults") or [])[-5:][::-1]:
@@ -235,7 +247,10 @@ def render(state: dict[str, Any] | None, note: str = ""):
             f"rep {fault['rep']}" if fault.get("rep") is not None else "",
             Text(str(fault.get("fault", "?")).replace("_", " "), style="bold red"),
         )
-    parts: list[Any] = [head, Text(""), legs, Text("")]
+    parts: list[Any] = [head, Text(""), legs]
+    if floored:
+        parts.append(Text(FLOOR_NOTE, style="dim"))
+    parts.append(Text(""))
     parts.append(
         Text("last faults", style="dim") if faults.row_count else Text("no faults yet", style="dim")
     )
