@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     scheduler = Scheduler(media_time=args.fast)
     factory = pin_factory(args.feedback, config.feedback, clock=scheduler.now)
     feedback = Feedback(config.feedback, factory, scheduler)
+    # On a terminal: a line per rep, status and cues, a summary at the end (edge.console)
+    from edge import console
+
+    feedback = console.attach(feedback, keep_info=args.log_level is not None)
     # Fleet reporting runs in its own thread off the history database (edge.fleet).
     publisher = start_publisher(
         config.fleet,
@@ -129,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if publisher is not None:
             publisher.stop()
+        if isinstance(feedback, console.Tee):
+            feedback.console.close()
         feedback.close()
         scheduler.close()
 
