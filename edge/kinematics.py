@@ -54,6 +54,7 @@ class Basis(IntEnum):
     """The body frame of the resting pose (see `basis`)."""
 
     FX, FY, NX, NY, HIP_X, HIP_Y, SH_X, SH_Y, TORSO, FOOT_H, HIP_W = range(11)
+    FOOT0_X, FOOT0_Y, FOOT1_X, FOOT1_Y = range(11, 15)  # each resting heel
 
 
 class Geo(IntEnum):
@@ -64,7 +65,7 @@ class Geo(IntEnum):
     KNEE_W = 2  # working knee flexion, deg
     KNEE_D = 3  # down-leg knee flexion, deg
     HEEL_W = 4  # working heel above its resting height, relative to the live hip, torso
-    HEEL_D = 5  # the same for the down leg
+    HEEL_D = 5  # down heel's lift from where it rested, less any rise of the pelvis
     SHOULDER = 6  # mid-shoulder rise above rest, torso
     PELVIS_F = 7  # mid-hip displacement from rest along f (toward the feet), torso
     PELVIS_N = 8  # mid-hip displacement from rest along n (up), torso
@@ -242,19 +243,18 @@ def pose_checks(xs, ys, lying_max_deg: float, long_max_deg: float, apart_max_deg
 
 
 def rest_sample(xs, ys, lower_foot: bool, xp=NUM) -> tuple:
-    """What a baseline averages from one frame: mid-shoulder, mid-hip, the feet and the
+    """What a baseline averages from one frame: mid-shoulder, mid-hip, both heels and the
     torso length. `lower_foot` (a provisional baseline, one leg may be up) takes the lower
-    foot instead of the mean of both."""
+    heel for both."""
     sx, sy, hx, hy = trunk_mids(xs, ys, xp)
     ax, ay, bx, by = xs[8], ys[8], xs[9], ys[9]
     if lower_foot:  # lower along the live trunk line's upward normal
         tx, ty = hx - sx, hy - sy
         up = xp.where(tx > 0.0, 1.0, -1.0)
         higher = (ax - bx) * ty * up - (ay - by) * tx * up > 0.0
-        fx, fy = xp.where(higher, bx, ax), xp.where(higher, by, ay)
-    else:
-        fx, fy = mid(ax, bx, xp), mid(ay, by, xp)
-    return sx, sy, hx, hy, fx, fy, xp.hypot(hx - sx, hy - sy)
+        ax, ay = xp.where(higher, bx, ax), xp.where(higher, by, ay)
+        bx, by = ax, ay
+    return sx, sy, hx, hy, ax, ay, bx, by, xp.hypot(hx - sx, hy - sy)
 
 
 def basis(sample, xp=NUM) -> tuple:
@@ -263,12 +263,13 @@ def basis(sample, xp=NUM) -> tuple:
     f runs along the resting trunk line toward the feet; n is its normal that points up
     the image (the camera is never upside down, and image y grows downward).
     """
-    sx, sy, hx, hy, fx0, fy0, torso = sample
+    sx, sy, hx, hy, ax, ay, bx, by, torso = sample
     fx, fy = (hx - sx) / torso, (hy - sy) / torso
     up = xp.where(fx > 0.0, 1.0, -1.0)
     nx, ny = fy * up, -fx * up
-    foot_h = ((fx0 - hx) * nx + (fy0 - hy) * ny) / torso
-    return fx, fy, nx, ny, hx, hy, sx, sy, torso, foot_h, 0.5 + 0.0 * torso  # equal weights
+    foot_h = ((0.5 * (ax + bx) - hx) * nx + (0.5 * (ay + by) - hy) * ny) / torso
+    even = 0.5 + 0.0 * torso  # the two hips weigh alike until their jitter is known
+    return fx, fy, nx, ny, hx, hy, sx, sy, torso, foot_h, even, ax, ay, bx, by
 
 
 def head_side(frame) -> str:
@@ -301,19 +302,33 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
     px = xp.where((xs[2] == xs[2]) & (xs[3] == xs[3]), w * xs[2] + (1.0 - w) * xs[3], hx)
     py = xp.where((ys[2] == ys[2]) & (ys[3] == ys[3]), w * ys[2] + (1.0 - w) * ys[3], hy)
     dx, dy = px - b[4], py - b[5]
+    rise = (dx * nx + dy * ny) / torso
+    # a down heel's lift: from where the heels rested, less any rise of the pelvis, which
+    # lifts a long leg without the heel leaving the floor
+    lift0, lift1 = (_heel_lift(ex, ey, b, xp) - xp.pos(rise) for ex, ey in ((ex0, ey0), (ex1, ey1)))
     return (
         xp.where(one, hip1, hip0),
         xp.where(one, 1.0, 0.0),
         xp.where(one, knee1, knee0),
         xp.where(one, knee0, knee1),
         xp.where(one, heel1, heel0),
-        xp.where(one, heel0, heel1),
+        xp.where(one, lift0, lift1),
         ((sx - b[6]) * nx + (sy - b[7]) * ny) / torso,
         (dx * fx + dy * fy) / torso,
-        (dx * nx + dy * ny) / torso,
+        rise,
         hip0,
         hip1,
     )
+
+
+def _heel_lift(ex, ey, b, xp=NUM):
+    """Height of a heel above the resting heels, torso lengths: the lesser of its heights
+    over each, since both rested on the floor (in an oblique view at different heights)
+    and a heel's own label or nearness cannot be trusted to say which was its own."""
+    nx, ny = b[2], b[3]
+    h0 = (ex - b[11]) * nx + (ey - b[12]) * ny
+    h1 = (ex - b[13]) * nx + (ey - b[14]) * ny
+    return xp.fmin(h0, h1) / b[8]
 
 
 def pelvis_tilt(along_f, along_n, radius_torso: float, xp=NUM):

@@ -29,9 +29,11 @@ from edge.keypoints import KeypointTrack, save_keypoints
 
 AMBER = 22
 CLIP = make_clip(3, fault_rate=0.0)  # 6 good reps, COCO keypoints only, 24 fps, 640x360
-# What a rep is, without its running numbers (a hidden rep shifts the ones after it).
+# What a rep is, without its running numbers (a hidden rep shifts the ones after it). The
+# pelvic tilt is read at this athlete's travel per degree, learned from their reps, so a
+# hidden rep may move it a little: it is compared within a degree.
 JUDGED = ("leg", "start_s", "peak_s", "end_s", "peak_hip_flexion_deg",
-          "knee_flexion_at_peak_deg", "pelvis_tilt_deg", "lift_s", "faults")  # fmt: skip
+          "knee_flexion_at_peak_deg", "lift_s", "faults")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -125,9 +127,13 @@ def test_a_rep_hidden_behind_bad_values_is_unseen_and_the_others_are_unchanged(
     lost = [(t, s) for t, s in seen if s != "ok"]
     assert lost and a <= lost[0][0] <= a + 1.0 and lost[0][1] in ("tracking_lost", "no_athlete")
     assert amber.count(1.0) >= 4
+    kept = [r for r in reps(clean) if r is not hidden]
     assert [{k: r[k] for k in JUDGED} for r in reps(events)] == [
-        {k: r[k] for k in JUDGED} for r in reps(clean) if r is not hidden
+        {k: r[k] for k in JUDGED} for r in kept
     ]
+    pairs = zip(reps(events), kept, strict=True)
+    tilts = [(r["pelvis_tilt_deg"], k["pelvis_tilt_deg"]) for r, k in pairs]
+    assert all(abs(a - b) <= 1.0 for a, b in tilts), tilts
 
 
 def test_no_visible_point_at_all_is_no_athlete_and_no_rep(tmp_path):
@@ -141,11 +147,14 @@ def test_no_visible_point_at_all_is_no_athlete_and_no_rep(tmp_path):
 
 @pytest.fixture
 def knee_unseen_at_a_peak() -> np.ndarray:
-    """A fifth of the coordinates lost: the last rep's knee is unknown at its peak."""
+    """A fifth of the coordinates lost all along, and both ankles around the last rep's
+    peak: its knee angle is unknown there (the judge reads it only near the peak)."""
     rng = np.random.default_rng(1)
     keypoints = CLIP.track.keypoints.copy()
     xy = keypoints[..., :2]
     xy[rng.random(xy.shape) < 0.2] = np.nan
+    fps, peak = CLIP.track.fps, CLIP.reps[-1].peak_t
+    xy[int((peak - 0.4) * fps) : int((peak + 0.4) * fps), 15:17] = np.nan
     return keypoints
 
 

@@ -101,8 +101,10 @@ def expected(thighs, knees, pelvis=(0.0, 0.0), rise=0.0):
         a, s = math.radians(thighs[leg]), math.radians(thighs[leg] - knees[leg])
         return THIGH * math.sin(a) + SHANK * math.sin(s) - HEEL_DROP * math.cos(s) + HEEL_DROP
 
+    # HEEL_W is against the live hip; HEEL_D against where the heels rested, less a rise of
+    # the pelvis (the legs here hang from the hip, so a pelvis that drops takes the heel down)
     return {Geo.HIP: thighs[w], Geo.LEG: w, Geo.KNEE_W: knees[w], Geo.KNEE_D: knees[1 - w],
-            Geo.HEEL_W: heel(w), Geo.HEEL_D: heel(1 - w), Geo.SHOULDER: rise,
+            Geo.HEEL_W: heel(w), Geo.HEEL_D: heel(1 - w) + min(pelvis[1], 0.0), Geo.SHOULDER: rise,
             Geo.PELVIS_F: pelvis[0], Geo.PELVIS_N: pelvis[1]}  # fmt: skip
 
 

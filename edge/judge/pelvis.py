@@ -94,7 +94,7 @@ class PelvisScale:
         if frame is None or self._hip is None:
             return frame
         return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 : Basis.HIP_W],
-                self.weight)  # fmt: skip
+                self.weight, *frame[Basis.HIP_W + 1 :])  # fmt: skip
 
     def learn(self, travel: float, hip_flexion_deg: float) -> None:
         """One finished rep: its hip travel (torso lengths) at its true flexion."""
