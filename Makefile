@@ -33,10 +33,11 @@ lint: setup
 test: models lint
 	$(BIN)/python -m pytest -q
 
-# The box on an emulated arm64 CPU (qemu-user-static, a Debian Bookworm arm64 root cached in
+# The box on an emulated arm64 CPU (qemu-user-static, Debian arm64 roots cached in
 # /var/cache/hipflex-arm64): README "The emulated arm64 check". Needs root.
+ARM64_SUITES ?= bookworm trixie
 test-arm64: models
-	bash tests/arm64/run.sh
+	for suite in $(ARM64_SUITES); do SUITE=$$suite bash tests/arm64/run.sh || exit 1; done
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make test-arm64`: the box on an emulated arm64 CPU (README "The emulated arm64 check").
 #
-# qemu-user-static runs a debootstrapped arm64 Debian root (Bookworm: Python 3.11 and apt's
-# numpy 1.24, as on Raspberry Pi OS Bookworm) as a Cortex-A72 (a Pi 4) with an ARM
-# /proc/cpuinfo. In it, tests/arm64/inside.sh follows README "Install on a Raspberry Pi" as a
-# user named coach and runs the checks; this script then compares the landmarks and the
-# analysis with the same code's output on this x86 machine, produced in the same run.
+# qemu-user-static runs a debootstrapped arm64 Debian root, SUITE=bookworm (Python 3.11, apt's
+# numpy 1.24) or trixie (3.13, numpy 2.2), as Raspberry Pi OS has them, as a Cortex-A72 (a Pi 4)
+# with an ARM /proc/cpuinfo. In it, tests/arm64/inside.sh follows README "Install on a
+# Raspberry Pi" as a user named coach and runs the checks; this script then compares the
+# landmarks and the analysis with the same code's output on this x86 machine, in the same run.
 #
 # The root, with pip's cache in it, is kept in $HIPFLEX_ARM64_CACHE (/var/cache/hipflex-arm64):
 # outside the checkout, because CI runs in a fresh clone on this same machine, and rebuilt only
@@ -25,8 +25,8 @@ PACKAGES=python3,python3-venv,python3-numpy,python3-pywt,make,ca-certificates,su
 CLIP=supine_knee_raise_right
 START=$SECONDS
 
-say() { printf 'arm64: %s (%d s)\n' "$*" $((SECONDS - START)); }
-die() { printf 'arm64: %s\n' "$*" >&2; exit 1; }
+say() { printf 'arm64-%s: %s (%d s)\n' "$SUITE" "$*" $((SECONDS - START)); }
+die() { printf 'arm64-%s: %s\n' "$SUITE" "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts): sudo make test-arm64"
 [ -d "$SHARED/footage" ] || die "no footage in $SHARED (set HIPFLEX_SHARED)"
@@ -62,9 +62,9 @@ if [ "$(cat "$ROOT/.hipflex-root" 2>/dev/null)" != "$want" ]; then
     mkdir -p "$CACHE"
     rm -rf "$ROOT.tmp"
     if ! debootstrap --arch=arm64 --variant=minbase --include="$PACKAGES" "$SUITE" \
-        "$ROOT.tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
-        tail -20 "$CACHE/debootstrap.log" >&2
-        die "debootstrap failed; the log is $CACHE/debootstrap.log"
+        "$ROOT.tmp" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1; then
+        tail -20 "$ROOT.debootstrap.log" >&2
+        die "debootstrap failed; the log is $ROOT.debootstrap.log"
     fi
     rm -rf "$ROOT"
     mv "$ROOT.tmp" "$ROOT"
@@ -75,8 +75,8 @@ fi
 # ---- what the root sees: /proc with a Pi 4's cpuinfo, /dev, DNS for pip, the checkout and
 # ../shared beside it (read-only), as a coach's clone would be in their home
 mount -t proc proc "$ROOT/proc"
-cp "$REPO/tests/arm64/cpuinfo-cortex-a72" "$CACHE/cpuinfo"
-mount --bind "$CACHE/cpuinfo" "$ROOT/proc/cpuinfo"
+cp "$REPO/tests/arm64/cpuinfo-cortex-a72" "$ROOT.cpuinfo"
+mount --bind "$ROOT.cpuinfo" "$ROOT/proc/cpuinfo"
 mount --bind /dev "$ROOT/dev"
 mount -t tmpfs tmpfs "$ROOT/dev/shm"
 mount -t tmpfs tmpfs "$ROOT/run"
@@ -111,11 +111,11 @@ set +e
 QEMU_CPU=cortex-a72 chroot "$ROOT" /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    CLIP="$CLIP" /bin/bash /home/coach/hipflex/tests/arm64/inside.sh 2>&1 | tee "$CACHE/inside.log"
+    CLIP="$CLIP" /bin/bash /home/coach/hipflex/tests/arm64/inside.sh 2>&1 | tee "$ROOT.inside.log"
 inside=${PIPESTATUS[0]}
 set -e
-passed=$(grep -c '^PASS ' "$CACHE/inside.log" || true)
-failed=$(grep -c '^FAIL ' "$CACHE/inside.log" || true)
+passed=$(grep -c '^PASS ' "$ROOT.inside.log" || true)
+failed=$(grep -c '^FAIL ' "$ROOT.inside.log" || true)
 [ "$inside" = 0 ] || { failed=$((failed + 1)); echo "FAIL inside.sh exited $inside"; }
 
 # ---- arm64 against x86
@@ -142,5 +142,5 @@ else
     echo "FAIL hipflex analyze: no arm64 output"; failed=$((failed + 1))
 fi
 say "done"
-echo "arm64: $passed passed, $failed failed"
+echo "arm64-$SUITE: $passed passed, $failed failed"
 [ "$failed" = 0 ]
