@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from machine import machine_line
 from synthetic import make_clip
 
 from edge.judge import StreamingJudge, judge_clip
@@ -64,16 +64,6 @@ def batch(kp: np.ndarray, lm: np.ndarray | None, fps: float,
     return len(kp) / wall, len(kp) / cpu
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100_000, help="frames per session")
@@ -81,10 +71,7 @@ def main() -> None:
     fps = 30.0
     print("## Kinematics + judge (issue 11)\n")
     print(f"Command: `.venv/bin/python bench/bench_judge.py --frames {args.frames}`  ")
-    print(
-        f"Machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, numpy {np.__version__}  "
-    )
+    print(machine_line())
     print(
         f"Input: {args.frames} frames of synthetic sessions at {fps:.0f} fps "
         "(reps, sets, rests, faults, noise, dropouts, label swaps).\n"

@@ -11,33 +11,20 @@ bench/RESULTS.md. Marks per cell: rep count exact on >= 98% of clips, every faul
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from adversarial import MATRIX_FPS, TIERS
 from judge_score import LUMBAR_TIERS, Tally, cell_problems, run_cell
+from machine import machine_line
 from synthetic import FAULTS
 
 SHORT = {"lumbar_rounding": "lumbar", "chest_lift": "chest", "down_leg_bent": "down leg",
          "short_range": "short", "over_flexion": "over", "knee_angle": "knee",
          "band_unloaded": "band", "too_fast": "fast"}  # fmt: skip
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _cell(job: tuple[float, float, int, int, dict]) -> tuple[float, float, Tally, float]:
@@ -96,8 +83,7 @@ def main() -> None:
     print("## Judge on the adversarial matrix (issue 11)\n")
     print(f"Command: `.venv/bin/python bench/judge_matrix.py --clips {args.clips} "
           f"--seed-base {args.seed_base} --workers {args.workers}{flags}`  ")  # fmt: skip
-    print(f"Machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, numpy {np.__version__}  ")  # fmt: skip
+    print(machine_line())
     busy = sum(c[3] for c in cells)
     print(f"Runtime: {wall:.1f} s wall for {total.clips} clips "
           f"({busy:.1f} s of cell time over {args.workers} workers)\n")  # fmt: skip
