@@ -340,7 +340,8 @@ class Box:
                         except Exception as exc:
                             self._history_failed(exc)
                     if self._recorder is not None:
-                        self._recorder.frame(t, frame, pose)
+                        angles = (live.hip_flexion_deg, live.knee_flexion_deg)
+                        self._recorder.frame(t, frame, pose, angles)  # drawn in the clip
                 self._last_t = t
                 self.frames_seen += 1
 

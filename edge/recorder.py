@@ -36,6 +36,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +44,7 @@ import numpy as np
 from edge.config.schema import StorageConfig
 from edge.errors import HipflexError
 from edge.events import Event
-from edge.overlay import OverlayWriter
+from edge.overlay import Caption, OverlayWriter, Story
 from edge.pose import Pose
 from edge.sources.video import quiet_opencv
 
@@ -208,6 +209,7 @@ class Recorder:
         self._landmarks = np.zeros((n, 33, 4), np.float32)
         self._has_landmarks = np.zeros(n, bool)
         self._ticks = np.zeros(n, np.int64)
+        self._captions: list[Caption | None] = [None] * n
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
         for i in range(n):
             self._free.put(i)
@@ -222,6 +224,7 @@ class Recorder:
         self._quiet_since = 0.0
         self._wrong_size_logged = False
         self._closed = False
+        self._story = Story()  # what the caption says
 
         # writer thread only
         self._clip: _Clip | None = None
@@ -235,6 +238,7 @@ class Recorder:
     # ------------------------------------------------------------ loop thread
 
     def on_event(self, event: Event) -> None:
+        self._story.follow(event)
         if event.type == "set":
             if self._recording:
                 self._jobs.put(("close", None))
@@ -251,7 +255,8 @@ class Recorder:
         elif event.type == "status" and event.data["status"] != "ok" and self._busy:
             self._busy, self._quiet_since = False, event.t  # the rep stops being judged
 
-    def frame(self, t: float, rgb: np.ndarray, pose: Pose) -> None:
+    def frame(self, t: float, rgb: np.ndarray, pose: Pose,
+              angles: tuple[Any, Any] | None = None) -> None:  # fmt: skip
         if self._recording and not self._busy and t - self._quiet_since > self.set_pause_s:
             # the set is over: no rep under way for set_pause_s
             self._jobs.put(("close", None))
@@ -282,6 +287,7 @@ class Recorder:
             np.copyto(self._landmarks[slot], pose.landmarks)
             self._has_landmarks[slot] = True
         self._ticks[slot] = tick
+        self._captions[slot] = self._story.caption(t, angles)
         if self._recording:
             self._jobs.put(("frame", slot))
         else:
@@ -348,11 +354,8 @@ class Recorder:
             log.error("recordings: not recording %s: only %d MB free on the disk", stem, free // MB)
             return
         partial = self.directory / f".{stem}.partial.mp4"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
-        os.close(fd)
-        os.chmod(partial, 0o640)
-        try:
-            writer = OverlayWriter(partial, self.fps, *self._size)
+        try:  # 0640: the hipflex group (the coach's login) may watch, nobody else
+            writer = OverlayWriter(partial, self.fps, *self._size, mode=0o640)
         except HipflexError:
             partial.unlink(missing_ok=True)
             raise
@@ -368,7 +371,7 @@ class Recorder:
         landmarks = self._landmarks[slot] if self._has_landmarks[slot] else None
         pose = Pose(self._keypoints[slot], landmarks)
         for _ in range(repeat):
-            clip.writer.write(self._rgb[slot], pose)
+            clip.writer.write(self._rgb[slot], pose, self._captions[slot])
         clip.frames += repeat
         if clip.frames >= clip.next_check:  # about once a second of clip
             clip.next_check = clip.frames + round(self.fps)

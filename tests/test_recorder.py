@@ -34,7 +34,8 @@ from edge.pose import Pose
 from edge.recorder import LEAD_IN_S, MAX_FPS, MB, Recorder, prune
 
 W, H, FPS = 160, 120, 30.0
-BITS = 8  # frame index drawn as 8 black/white 16x16 blocks along the top row
+BITS = 8  # frame index drawn as 8 black/white 16x16 blocks along the bottom row (the
+# caption takes the top)
 CLIP = re.compile(r"^\d{8}-\d{6}_set(\d+)\.mp4$")
 # a lying figure in the lower half, away from the index blocks
 POSE = Pose(
@@ -51,7 +52,7 @@ def storage(tmp_path: Path, **kw) -> StorageConfig:
 def indexed_frame(i: int, out: np.ndarray) -> np.ndarray:
     out[:] = 96
     for b in range(BITS):
-        out[:16, 16 * b : 16 * b + 16] = 255 if (i >> b) & 1 else 0
+        out[-16:, 16 * b : 16 * b + 16] = 255 if (i >> b) & 1 else 0
     return out
 
 
@@ -62,7 +63,7 @@ def read_indices(path: Path) -> list[int]:
         ok, bgr = cap.read()
         if not ok:
             break
-        blocks = bgr[4:12].reshape(8, -1, 16, 3)[:, :BITS].mean(axis=(0, 2, 3))
+        blocks = bgr[-12:-4].reshape(8, -1, 16, 3)[:, :BITS].mean(axis=(0, 2, 3))
         out.append(int(sum(1 << b for b in range(BITS) if blocks[b] > 128)))
     cap.release()
     return out
@@ -153,9 +154,9 @@ def test_a_rep_under_way_keeps_the_clip_open_until_it_stops_being_judged(tmp_pat
 def test_a_slow_disk_drops_frames_from_the_clip_never_from_the_loop(tmp_path, monkeypatch):
     write = rec_mod.OverlayWriter.write
 
-    def slow(self, rgb, pose):
+    def slow(self, rgb, pose, caption=None):
         time.sleep(0.02)
-        write(self, rgb, pose)
+        write(self, rgb, pose, caption)
 
     monkeypatch.setattr(rec_mod.OverlayWriter, "write", slow)
     rec = Recorder(storage(tmp_path), FPS, W, H)  # a camera: the loop never waits
@@ -302,10 +303,10 @@ def test_a_failing_write_drops_that_clip_only(tmp_path, caplog, monkeypatch):
     """It is logged once, the loop goes on, and the next set is recorded."""
     write = rec_mod.OverlayWriter.write
 
-    def failing(self, rgb, pose):
-        if "set01" in self.path.name and rgb[0, 16, 0] == 255:  # frame 2 (bit 1) on
+    def failing(self, rgb, pose, caption=None):
+        if "set01" in self.path.name and rgb[-1, 16, 0] == 255:  # frame 2 (bit 1) on
             raise OSError(28, "No space left on device")
-        write(self, rgb, pose)
+        write(self, rgb, pose, caption)
 
     monkeypatch.setattr(rec_mod.OverlayWriter, "write", failing)
     rec = Recorder(storage(tmp_path), FPS, W, H, set_pause_s=1.0, wait=True)
