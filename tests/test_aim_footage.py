@@ -94,7 +94,10 @@ def test_cli_on_the_oblique_video(tmp_path) -> None:
     lines = proc.stdout.splitlines()
     assert "PASS  athlete    lying down in view (100% of 150 frames)" in lines
     side = next(i for i, line in enumerate(lines) if line.startswith("FAIL  side view  "))
-    assert "move the camera so it looks straight at the athlete's side" in lines[side + 1]
+    after = next(i for i in range(side + 1, len(lines)) if lines[i].startswith(("PASS", "FAIL")))
+    block = " ".join(line.strip() for line in lines[side:after])  # wrapped at words, joined
+    assert ": move the camera so it looks straight at the athlete's side" in block
+    assert all(len(line) <= 80 for line in lines)  # wrapped to the terminal (80 off one)
     light = next(line for line in lines if line.startswith("PASS  light"))
     assert re.search(r"brightness 12\d/255, contrast 7\d, joint confidence", light)
     report = [line for line in lines if not TIMELINE.match(line)]
@@ -220,6 +223,11 @@ def test_cli_on_a_dark_video_fails_the_light(tmp_path) -> None:
     cap.release()
     proc = aim_cli(tmp_path, "--source", str(dark), "--seconds", "2", "--feedback", "mock")
     assert proc.returncode == 1, proc.stderr
-    light = next(line for line in proc.stdout.splitlines() if line.startswith("FAIL  light"))
+    lines = proc.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL  light"))
+    light = lines[at]
+    while at + 1 < len(lines) and lines[at + 1].startswith(" " * 17) and "->" not in lines[at + 1]:
+        at += 1  # the detail wrapped at a word: join it back
+        light += " " + lines[at].strip()
     assert light.endswith(": too dark; flat, low-contrast picture")
     assert re.search(r"brightness 1\d/255, contrast 1\d,", light)
