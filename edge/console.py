@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 import textwrap
+import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from edge.config.faults import FAULTS, REGISTRY
@@ -44,9 +46,12 @@ def fit(text: str, width: int) -> str:
 class Console:
     """Reads the box's events and writes the coach's lines to `stream`."""
 
-    def __init__(self, stream: TextIO, width: int | None = None):
+    def __init__(self, stream: TextIO, width: int | None = None, total_s: float | None = None):
         self.stream = stream
         self.width = width
+        self.total_s = total_s  # a file's length: a progress bar follows the clip's time
+        self._bar_shown = False
+        self._bar_at = 0.0
         self.status: str | None = None
         self.reps = {leg: 0 for leg in LEGS}
         self.good = {leg: 0 for leg in LEGS}
@@ -55,8 +60,34 @@ class Console:
 
     def line(self, text: str) -> None:
         width = self.width or terminal_width(self.stream)
+        self._clear_bar()
         self.stream.write(fit(text, width) + "\n")
         self.stream.flush()
+
+    def progress(self, t: float, force: bool = False) -> None:
+        """Redraw the progress bar on the last line (at most ten times a second)."""
+        if not self.total_s:
+            return
+        now = time.monotonic()
+        if not force and now - self._bar_at < 0.1:
+            return
+        self._bar_at = now
+        width = self.width or terminal_width(self.stream)
+        done = min(max(t / self.total_s, 0.0), 1.0)
+        tail = f" {100 * done:3.0f}% {_clock(t)}/{_clock(self.total_s)}"
+        room = width - len(tail) - 3
+        text = tail.strip()
+        if room >= 5:
+            filled = round(room * done)
+            text = "[" + "#" * filled + "." * (room - filled) + "]" + tail
+        self.stream.write("\r\x1b[K" + fit(text, width - 1))
+        self.stream.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self.stream.write("\r\x1b[K")
+            self._bar_shown = False
 
     def wrapped(self, text: str, indent: str) -> None:
         """A longer line (a cue, the fault list) wrapped at word boundaries."""
@@ -102,6 +133,10 @@ class Console:
         if self.closed:
             return
         self.closed = True
+        if self._bar_shown and self.total_s:
+            self.progress(self.total_s, force=True)  # the bar at 100%, kept on screen
+            self.stream.write("\n")
+            self._bar_shown = False
         total, good = sum(self.reps.values()), sum(self.good.values())
         rate = f"{100 * good / total:.0f}%" if total else "–"
         self.wrapped(
@@ -135,6 +170,11 @@ class Tee:
         self._feedback.on_event(event)
         self.console.on_event(event)
 
+    def advance(self, t: float) -> None:
+        """A --fast file run moves the clip's time each frame: the progress bar follows."""
+        self._feedback.advance(t)
+        self.console.progress(t)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._feedback, name)
 
@@ -153,10 +193,35 @@ class _FitFormatter(logging.Formatter):
                          for line in text.splitlines())  # fmt: skip
 
 
-def attach(feedback: Any, keep_info: bool = False, stream: TextIO | None = None) -> Any:
+def media_length_s(spec: str | None) -> float | None:
+    """The length of a video or keypoints file in seconds; None for a camera or when the
+    file does not say."""
+    if not spec or not Path(spec).is_file():
+        return None
+    try:
+        if spec.lower().endswith(".npz"):
+            from edge.keypoints import load_keypoints
+
+            track = load_keypoints(spec)
+            return len(track.keypoints) / track.fps
+        import cv2
+
+        cap = cv2.VideoCapture(spec)
+        try:
+            frames, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
+        finally:
+            cap.release()
+        return frames / fps if frames > 0 and fps > 0 else None
+    except Exception:  # the run itself reports a bad file; the bar is only a nicety
+        return None
+
+
+def attach(feedback: Any, keep_info: bool = False, stream: TextIO | None = None,
+           fast_file: str | None = None) -> Any:  # fmt: skip
     """When `stream` (stderr) is a terminal: a `Tee` of `feedback` and a Console, with the
     log on that terminal cut down to warnings (unless `keep_info`, e.g. --log-level was
-    given) and wrapped to its width. Otherwise `feedback` unchanged."""
+    given) and wrapped to its width, and a progress bar for a `--fast` run on the file
+    `fast_file`. Otherwise `feedback` unchanged."""
     stream = stream or sys.stderr
     if not stream.isatty():
         return feedback
@@ -165,7 +230,7 @@ def attach(feedback: Any, keep_info: bool = False, stream: TextIO | None = None)
             if not keep_info:
                 handler.setLevel(logging.WARNING)
             handler.setFormatter(_FitFormatter(stream))
-    return Tee(feedback, Console(stream))
+    return Tee(feedback, Console(stream, total_s=media_length_s(fast_file)))
 
 
 def _clock(t: float) -> str:

@@ -82,8 +82,11 @@ def test_run_on_a_terminal_reads_well(tmp_path, columns):
         columns,
     )  # fmt: skip
     assert code == 0, text
-    lines = text.splitlines()
-    assert all(len(line) <= columns for line in lines), [x for x in lines if len(x) > columns]
+    # What the screen shows: the progress bar redraws its line with \r and erase-line.
+    shown = [seg.replace("\x1b[K", "") for line in text.splitlines() for seg in line.split("\r")]
+    assert all(len(x) <= columns for x in shown), [x for x in shown if len(x) > columns]
+    assert any(x.startswith("[") and x.endswith(" 100% " + x.split()[-1]) for x in shown)
+    lines = [line.split("\r")[-1].replace("\x1b[K", "") for line in text.splitlines()]
     reps = [json.loads(x) for x in events.read_text().splitlines()]
     reps = [e for e in reps if e["type"] == "rep"]
     assert len(reps) >= 3 and any(r["faults"] for r in reps) and any(not r["faults"] for r in reps)

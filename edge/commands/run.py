@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     # On a terminal: a line per rep, status and cues, a summary at the end (edge.console)
     from edge import console
 
-    feedback = console.attach(feedback, keep_info=args.log_level is not None)
+    feedback = console.attach(
+        feedback, keep_info=args.log_level is not None, fast_file=args.source if args.fast else None
+    )
     # Fleet reporting runs in its own thread off the history database (edge.fleet).
     publisher = start_publisher(
         config.fleet,
