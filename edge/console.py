@@ -133,8 +133,8 @@ class Console:
         if self.closed:
             return
         self.closed = True
-        if self._bar_shown and self.total_s:
-            self.progress(self.total_s, force=True)  # the bar at 100%, kept on screen
+        if self.total_s and self._bar_at:  # a bar was shown: leave it at 100% on screen
+            self.progress(self.total_s, force=True)
             self.stream.write("\n")
             self._bar_shown = False
         total, good = sum(self.reps.values()), sum(self.good.values())
