@@ -62,18 +62,20 @@ def plural(n: int, word: str) -> str:
 
 
 def build_report(history: History, session_id: int, trend_limit: int = 10,
-                 exercise: ExerciseConfig | None = None) -> str:  # fmt: skip
-    """The report for one session, as HTML text; target bands from `exercise` (the box's
-    config), else the defaults."""
+                 exercise: ExerciseConfig | None = None, profile: str = "") -> str:  # fmt: skip
+    """The report for one session, as HTML text; target bands and thresholds from
+    `exercise` (the box's config, its `profile` named), else the defaults."""
     session = history.session(session_id)
     series = history.series(session_id)
     trend = history.sessions(athlete=session["athlete"], last=trend_limit, until_id=session_id)
     return _page(session, series, trend, Targets.of(exercise or ExerciseConfig()),
-                 lambda sid: series if sid == session_id else history.series(sid))  # fmt: skip
+                 lambda sid: series if sid == session_id else history.series(sid),
+                 profile)  # fmt: skip
 
 
 def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any]],
-          targets: Targets, series_of: Callable[[int], np.ndarray]) -> str:  # fmt: skip
+          targets: Targets, series_of: Callable[[int], np.ndarray],
+          profile: str = "") -> str:  # fmt: skip
     athlete = session["athlete"] or "Untagged athlete"
     started = datetime.fromisoformat(session["started_at"]).astimezone()
     body = [
@@ -102,7 +104,7 @@ def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any
         body.append(_set_section(number, leg, reps, series, session["status"], targets))
     if sets:
         body.append(_fault_table(session))
-    body.append(judged_section(targets.config))
+    body.append(judged_section(targets.config, profile))
     body.append(trend_section(session, trend, targets, series_of))
     body.append(
         f"<footer>hipflex {__version__} · report written "

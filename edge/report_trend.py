@@ -37,9 +37,9 @@ def _value(name: str, value: Any) -> str:
     return f"{value}"
 
 
-def judged_section(cfg: ExerciseConfig) -> str:
-    """Per fault: what the box held the reps to (changed values marked with their default)
-    and the one line a coach says to fix it."""
+def judged_section(cfg: ExerciseConfig, profile: str = "") -> str:
+    """Per fault: what the box held the reps to (values changed by the profile or the
+    config file marked with their default) and the one line a coach says to fix it."""
     rows = []
     for fault in REGISTRY:
         section = getattr(cfg.faults, fault.name)
@@ -62,10 +62,15 @@ def judged_section(cfg: ExerciseConfig) -> str:
             f'<td>{rule}</td><td class="cue">“{_e(fault.cue)}”</td></tr>'
         )
     return (
-        '<section class="judged"><h2>How it judged</h2><div class="scroll"><table>'
+        f'<section class="judged"><h2>How it judged{_profile(profile)}</h2>'
+        '<div class="scroll"><table>'
         "<thead><tr><th>fault</th><th>threshold in force</th><th>what to cue</th></tr>"
         f"</thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
+
+
+def _profile(name: str) -> str:
+    return f" <small>profile {_e(name)}</small>" if name else ""
 
 
 def hold_times(reps: list[dict[str, Any]], series: np.ndarray) -> list[float | None]:

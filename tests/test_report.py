@@ -305,3 +305,19 @@ def test_target_bands_come_from_the_config(db):
         "short_range": {"min_peak_deg": 149.0}, "over_flexion": {"max_peak_deg": 150.0},
         "knee_angle": {"target_deg": 0.0, "tolerance_deg": 1.0}}})  # fmt: skip
     assert marked(lenient) < default < marked(strict)
+
+
+def test_report_cli_names_the_profile_and_its_thresholds(db, tmp_path):
+    config, out = tmp_path / "config.toml", tmp_path / "r.html"
+    config.write_text('profile = "beginner"\n')
+    done = subprocess.run(
+        [HIPFLEX, "report", "--db", db, "--out", out, "--config", config],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = Page(out.read_text())
+    text = " ".join(" ".join(page.text).split())
+    assert "How it judged profile beginner" in text
+    rows = {r[0]: r[1] for r in page.rows[""] if r[0] != "fault"}
+    assert f"9° (default {LIMIT:g}°)" in rows["lumbar rounding"]
+    assert "lumbar limit 9°" in page.charts[0][1]

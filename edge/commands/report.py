@@ -50,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
             if not 1 <= session_id < 2**63:  # SQLite's integers
                 raise HipflexError(f"no session {args.session[:30]} in {history.path}")
-        exercise = load_config(args.config).exercise
-        page = build_report(history, session_id, trend_limit=args.trend, exercise=exercise)
+        config = load_config(args.config)
+        page = build_report(history, session_id, trend_limit=args.trend,
+                            exercise=config.exercise, profile=config.profile)  # fmt: skip
     try:
         args.out.write_text(page, encoding="utf-8")
     except OSError as exc:
