@@ -160,7 +160,9 @@ def _tiles(session: dict[str, Any]) -> str:
         (
             "good reps",
             _pct(summary["good_reps"], summary["reps"]),
-            f"{summary['good_reps']} of {plural(summary['reps'], 'rep')} without a fault",
+            f"{summary['good_reps']} of {plural(summary['reps'], 'rep')} without a fault"
+            if reps
+            else "nothing judged",
             good_class,
         ),
         (
