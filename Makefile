@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 FOOTAGE := ../shared/footage
 DEMO_CLIP := $(FOOTAGE)/supine_knee_raise_right.mp4
 
-.PHONY: setup models demo test test-arm64 lint clean
+.PHONY: setup models demo test test-fast test-arm64 lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: setup
 
 test: models lint
 	$(BIN)/python -m pytest -q
+
+# The inner loop, under a minute: all but the slow and footage tests (see tests/conftest.py).
+test-fast: models lint
+	$(BIN)/python -m pytest -q -m "not slow and not footage"
 
 # The box on an emulated arm64 CPU (qemu-user-static, Debian arm64 roots cached in
 # /var/cache/hipflex-arm64): README "The emulated arm64 check". Needs root.

@@ -16,6 +16,49 @@ REFERENCE = FOOTAGE / "reference"
 
 _tracks: dict = {}
 
+# `make test-fast` runs `-m "not slow and not footage"`. Besides the marks written in the test
+# files, these are marked here, per file where a whole file is slow, so the list stays in one
+# place: files that start the box (`hipflex run`), a broker, a database, a browser or the pose
+# model, or spawn `hipflex` for every case; single tests that take over ~3 s; every test in a
+# `*_footage.py` file or using a fixture that runs the model on the footage (footage too); and
+# every test using the synthetic batch.
+SLOW_FILES = frozenset(
+    f"test_{name}.py"
+    for name in (
+        "aim_watch", "bench", "camera_unavailable", "cli_pose", "config_cli", "config_fuzz",
+        "console", "faults_camera", "faults_disk", "faults_disk_spool", "faults_keypoints",
+        "faults_lock", "faults_model", "faults_video", "fleet_broker", "fleet_postgres",
+        "fleet_run", "fleet_systemd", "hardening", "judge_matrix", "pose_blazepose",
+        "pose_movenet", "probe_cli", "recorder", "report_browser", "run_config", "run_db",
+        "run_e2e", "run_history", "run_signals", "security", "selftest", "soak", "systemd",
+    )
+)  # fmt: skip
+SLOW_TESTS = (
+    "test_feedback.py::test_bar_graph_level_is_the_floor_of_the_fraction_of_full_scale",
+    "test_judge.py::test_streaming_equals_batch_on_synthetic_clips",
+    "test_kinematics.py::test_exact_geometry_wherever_the_athlete_is_in_the_image",
+    "test_pose_heatmap.py::test_matches_the_plain_loop",
+    "test_report.py::test_report_cli",
+)
+SLOW_FIXTURES = frozenset({"pose_track", "batch_results"})
+FOOTAGE_FIXTURES = frozenset({"pose_track"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        footage = item.path.name.endswith("_footage.py") or bool(fixtures & FOOTAGE_FIXTURES)
+        if footage:
+            item.add_marker(pytest.mark.footage)
+        if (
+            footage
+            or item.path.name in SLOW_FILES
+            or f"{item.path.name}::{item.name}".startswith(SLOW_TESTS)
+            or fixtures & SLOW_FIXTURES
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 def footage_path(name: str) -> Path:
     path = FOOTAGE / name
