@@ -29,6 +29,8 @@ from edge.kinematics import (
 )
 
 NO_BASELINE, PROVISIONAL, RESTING = 0, 1, 2
+# x, y and visibility of each BlazePose heel, as flat indices into a (33, 4) landmark array
+HEEL_FIELDS = (HEELS[:, None] * 4 + np.array([0, 1, 3])).ravel()
 BASELINE_KINDS = ("none", "provisional", "rest")
 
 
@@ -49,7 +51,7 @@ class PointGate:
         self._valid = np.zeros(N_POINTS, dtype=bool)
         self._finite = np.zeros((N_POINTS, 2), dtype=bool)
         self._age = np.zeros(N_POINTS)
-        self._stale = np.zeros(N_POINTS, dtype=bool)
+        self._fresh: list[bool] = [False] * N_POINTS
 
     def configure(self, cfg: ExerciseConfig) -> None:
         self.min_score = cfg.tracking.min_score
@@ -64,8 +66,7 @@ class PointGate:
         if landmarks is None:
             pts[8:] = pts[6:8]
         else:
-            pts[8:, :2] = landmarks[HEELS, :2]
-            pts[8:, 2] = landmarks[HEELS, 3]
+            pts[8:] = landmarks.reshape(-1)[HEEL_FIELDS].reshape(2, 3)
         valid, finite = self._valid, self._finite
         np.greater_equal(pts[:, 2], self.min_score, out=valid)
         np.isfinite(pts[:, :2], out=finite)
@@ -74,26 +75,26 @@ class PointGate:
         held = self._held
         np.copyto(held, pts[:, :2], where=valid[:, None])
         np.copyto(self._seen_t, t, where=valid)
-        np.subtract(t, self._seen_t, out=self._age)
-        np.greater(self._age, self.max_gap_s, out=self._stale)
         xs, ys = held.T.tolist()
-        if self._stale.any():
-            for i in np.flatnonzero(self._stale).tolist():
+        if self._seen_t.min() < t - self.max_gap_s:  # some point unseen for too long
+            np.subtract(t, self._seen_t, out=self._age)
+            for i in np.flatnonzero(self._age > self.max_gap_s).tolist():
                 xs[i] = ys[i] = math.nan
         pair_legs(xs, ys, PY)
-        return xs, ys, bool(valid.any())
+        self._fresh = fresh = valid.tolist()
+        return xs, ys, any(fresh)
 
     def fresh(self, point: int) -> bool:
         """Was body point `point` seen on the last frame (not only held)?"""
-        return bool(self._valid[point])
+        return self._fresh[point]
 
     def fresh_hips(self) -> bool:
         """Were both hips seen on the last frame?"""
-        return bool(self._valid[2] and self._valid[3])
+        return self._fresh[2] and self._fresh[3]
 
     def fresh_trunk_and_knees(self) -> bool:
         """Were the shoulders, hips and knees all seen on the last frame?"""
-        return bool(self._valid[:6].all())
+        return all(self._fresh[:6])
 
 
 class Baseline:
