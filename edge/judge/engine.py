@@ -21,7 +21,7 @@ from edge.config.faults import FAULTS
 from edge.events import Event
 from edge.judge import faults as rules
 from edge.judge.pelvis import SETTLED_DEG, PelvisScale
-from edge.judge.reps import N_COLS, Col, Rep, RepBoundaries, leg_name, majority_leg
+from edge.judge.reps import N_COLS, Col, Rep, RepBoundaries, majority_leg
 from edge.judge.status import OK, STATUSES, StatusTracker
 from edge.judge.trace import Trace
 from edge.kinematics import LEG_NAMES, PY, Basis, frame_geometry, head_side
@@ -48,10 +48,6 @@ class LiveState:
     last_faults: list[str] = field(default_factory=list)
     baseline: str = "none"  # "none", "provisional" (no rest seen yet) or "rest"
     head: str | None = None  # "left" or "right" in the image, from the baseline
-
-    @property
-    def baseline_ready(self) -> bool:
-        return self.baseline != "none"
 
 
 @dataclass
@@ -261,7 +257,7 @@ class StreamingJudge:
             faults.discard("band_unloaded")
         done = Rep(
             index=self._index + 1,
-            leg=leg_name(leg),
+            leg=LEG_NAMES[leg],
             set=rep.set,
             start_s=m.start_s,
             peak_s=m.peak_s,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edge.config.exercise import RepConfig
-from edge.kinematics import LEG_NAMES, Geo
+from edge.kinematics import Geo
 
 
 class Col(IntEnum):
@@ -133,7 +133,3 @@ class RepBoundaries:
     def shift(self, offset: int) -> None:
         """The row buffer moved its rows down by `offset`."""
         self.low_at = max(0, self.low_at - offset)
-
-
-def leg_name(leg: int) -> str:
-    return LEG_NAMES[leg]
