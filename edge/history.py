@@ -406,6 +406,13 @@ class History(SpoolWriter):
             self.end_session()
             self.flush()
             self._close_spool()
+            if self._conn is not None and not self._pending:
+                # Leave a plain rollback-journal file behind: a WAL database can only be
+                # opened read-only where its -shm file can be made, and a coach in the
+                # hipflex group cannot create files in the state directory. The next run
+                # switches back to WAL. Another reader still attached keeps it WAL: fine.
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA journal_mode = DELETE")
         if self._conn is not None:
             self._conn.close()
             self._conn = None

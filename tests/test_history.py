@@ -181,9 +181,9 @@ def test_upgrade_from_v1_keeps_data(tmp_path):
         assert old["summary"]["good_reps"] == 0
         new = h.import_analysis(make_analysis(seed=5), series=make_series(make_analysis(seed=5)))
         assert len(h.series(new)) > 100
+        assert h._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # while open
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_newer_schema_is_refused(tmp_path):
@@ -326,3 +326,39 @@ def test_forget_before_deletes_old_sessions_and_everything_they_hold(tmp_path):
             == 0
         )
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_cleanly_closed_database_opens_read_only_for_a_user_who_cannot_write_beside_it():
+    """A coach in the hipflex group reads the history over SSH with the service stopped:
+    they cannot create a -shm file in the state directory, which a WAL database needs even
+    to be read. A clean close leaves a rollback-journal file, which they can read."""
+    import os
+    import shutil
+    import tempfile
+
+    # outside pytest's own 0700 temporary tree, which another user cannot enter
+    state = Path(tempfile.mkdtemp(prefix="hipflex-state-"))
+    db = state / "hipflex.db"
+    with History(db) as h:
+        h.start_session(athlete="Mia", source="camera", model="blazepose", fps=30.0)
+    assert not (state / "hipflex.db-wal").exists() and not (state / "hipflex.db-shm").exists()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or shutil.which("runuser") is None or system_python is None:
+        pytest.skip("needs root, runuser and /usr/bin/python3 to read as another user")
+    os.chmod(state, 0o755)  # like /var/lib/hipflex for the group: read and enter, no write
+    os.chmod(db, 0o644)
+    # what History(readonly=True) opens: the file read-only through SQLite, as `nobody`
+    code = (
+        "import sqlite3; "
+        f"c = sqlite3.connect({db.resolve().as_uri() + '?mode=ro'!r}, uri=True); "
+        "print(c.execute('SELECT count(*) FROM sessions').fetchone()[0])"
+    )
+    try:
+        done = subprocess.run(["runuser", "-u", "nobody", "--", system_python, "-c", code],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        shutil.rmtree(state)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
