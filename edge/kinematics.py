@@ -285,8 +285,7 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
 
     NaN where a point is unknown. The working leg is the one whose thigh is higher.
     """
-    fx, fy, nx, ny = b[0], b[1], b[2], b[3]
-    torso = b[8]
+    fx, fy, nx, ny, px0, py0, sx0, sy0, torso, foot_h, w, ax_r, ay_r, bx_r, by_r = b
     sx, sy, hx, hy = trunk_mids(xs, ys, xp)
     ax0, ay0, ax1, ay1, ex0, ey0, ex1, ey1 = xs[6], ys[6], xs[7], ys[7], xs[8], ys[8], xs[9], ys[9]
     kx0, ky0, kx1, ky1 = xs[4], ys[4], xs[5], ys[5]
@@ -294,41 +293,37 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
     th1 = wrap(body_angle(kx1 - hx, ky1 - hy, fx, fy, nx, ny, xp), -90.0)
     knee0 = wrap(th0 - body_angle(ax0 - kx0, ay0 - ky0, fx, fy, nx, ny, xp))
     knee1 = wrap(th1 - body_angle(ax1 - kx1, ay1 - ky1, fx, fy, nx, ny, xp))
-    heel0 = ((ex0 - hx) * nx + (ey0 - hy) * ny) / torso - b[9]
-    heel1 = ((ex1 - hx) * nx + (ey1 - hy) * ny) / torso - b[9]
+    heel0 = ((ex0 - hx) * nx + (ey0 - hy) * ny) / torso - foot_h
+    heel1 = ((ex1 - hx) * nx + (ey1 - hy) * ny) / torso - foot_h
     one = xp.greater(th1, th0)
     hip0, hip1 = hip_flexion(th0, xp), hip_flexion(th1, xp)
-    w = b[10]  # the left hip's weight in the pelvis point (the less jittery hip counts more)
+    # the pelvis point weighs the hips by `w` (the less jittery hip counts more)
     px = xp.where((xs[2] == xs[2]) & (xs[3] == xs[3]), w * xs[2] + (1.0 - w) * xs[3], hx)
     py = xp.where((ys[2] == ys[2]) & (ys[3] == ys[3]), w * ys[2] + (1.0 - w) * ys[3], hy)
-    dx, dy = px - b[4], py - b[5]
+    dx, dy = px - px0, py - py0
     rise = (dx * nx + dy * ny) / torso
-    # a down heel's lift: from where the heels rested, less any rise of the pelvis, which
-    # lifts a long leg without the heel leaving the floor
-    lift0, lift1 = (_heel_lift(ex, ey, b, xp) - xp.pos(rise) for ex, ey in ((ex0, ey0), (ex1, ey1)))
+
+    def lift(ex, ey):
+        """A down heel's lift: the lesser of its heights over the two resting heels (both
+        rested on the floor, in an oblique view at different heights, and neither a heel's
+        label nor its nearness says which was its own), less any rise of the pelvis, which
+        lifts a long leg without the heel leaving the floor."""
+        over = xp.fmin((ex - ax_r) * nx + (ey - ay_r) * ny, (ex - bx_r) * nx + (ey - by_r) * ny)
+        return over / torso - xp.pos(rise)
+
     return (
         xp.where(one, hip1, hip0),
         xp.where(one, 1.0, 0.0),
         xp.where(one, knee1, knee0),
         xp.where(one, knee0, knee1),
         xp.where(one, heel1, heel0),
-        xp.where(one, lift0, lift1),
-        ((sx - b[6]) * nx + (sy - b[7]) * ny) / torso,
+        xp.where(one, lift(ex0, ey0), lift(ex1, ey1)),
+        ((sx - sx0) * nx + (sy - sy0) * ny) / torso,
         (dx * fx + dy * fy) / torso,
         rise,
         hip0,
         hip1,
     )
-
-
-def _heel_lift(ex, ey, b, xp=NUM):
-    """Height of a heel above the resting heels, torso lengths: the lesser of its heights
-    over each, since both rested on the floor (in an oblique view at different heights)
-    and a heel's own label or nearness cannot be trusted to say which was its own."""
-    nx, ny = b[2], b[3]
-    h0 = (ex - b[11]) * nx + (ey - b[12]) * ny
-    h1 = (ex - b[13]) * nx + (ey - b[14]) * ny
-    return xp.fmin(h0, h1) / b[8]
 
 
 def pelvis_tilt(along_f, along_n, radius_torso: float, xp=NUM):

@@ -24,7 +24,7 @@ from edge.judge.pelvis import SETTLED_DEG, PelvisScale
 from edge.judge.reps import N_COLS, Col, Rep, RepBoundaries, majority_leg
 from edge.judge.status import OK, STATUSES, StatusTracker
 from edge.judge.trace import Trace
-from edge.kinematics import LEG_NAMES, PY, Basis, frame_geometry, head_side
+from edge.kinematics import KNEE, LEG_NAMES, PY, Basis, Geo, frame_geometry, head_side
 from edge.timing import StageTimer
 from edge.tracking import BASELINE_KINDS, Baseline, PointGate, gain
 
@@ -123,10 +123,10 @@ class StreamingJudge:
         lying = base.update(t, xs, ys, self.gate.fresh_trunk_and_knees())
         frame = self.pelvis.frame(base.frame)
         geo = _NAN_GEO if frame is None else frame_geometry(xs, ys, frame, PY)
-        hip = geo[0]
-        if hip < self.cfg.rep.start_deg and (geo[9] != geo[9] or geo[10] != geo[10]):
+        hip, left, right = geo[Geo.HIP], geo[Geo.HIP_L], geo[Geo.HIP_R]
+        if hip < self.cfg.rep.start_deg and (left != left or right != right):
             hip = math.nan  # one thigh unseen and the other low: either could be working
-        elif hip == hip and not self.gate.fresh(4 + int(geo[1])):
+        elif hip == hip and not self.gate.fresh(KNEE[int(geo[Geo.LEG])]):
             hip = math.nan  # the working knee is only held: no new evidence on this frame
         if self._n == self._rows.shape[0]:
             self._compact()
@@ -144,7 +144,8 @@ class StreamingJudge:
             self.live.status = STATUSES[self.status.code]
             events = [Event(t, "status", {"status": self.live.status})]
         # hips lifted off the floor (a bridge, sitting up) is no frame of this exercise
-        judged = self.status.code == OK and frame is not None and not geo[8] > HIPS_UP_TORSO
+        judged = (self.status.code == OK and frame is not None
+                  and not geo[Geo.PELVIS_N] > HIPS_UP_TORSO)  # fmt: skip
         if not judged:
             self._smooth = math.nan
         elif hip == hip:
@@ -310,10 +311,11 @@ class StreamingJudge:
 
     def _show(self, geo: tuple, frame: tuple | None) -> None:
         live = self.live
-        live.hip_flexion_deg[0], live.hip_flexion_deg[1] = geo[9], geo[10]
-        right = geo[1] == 1.0
-        live.knee_flexion_deg[0] = geo[3] if right else geo[2]
-        live.knee_flexion_deg[1] = geo[2] if right else geo[3]
+        live.hip_flexion_deg[0], live.hip_flexion_deg[1] = geo[Geo.HIP_L], geo[Geo.HIP_R]
+        work, down = geo[Geo.KNEE_W], geo[Geo.KNEE_D]
+        right = geo[Geo.LEG] == 1.0
+        live.knee_flexion_deg[0] = down if right else work
+        live.knee_flexion_deg[1] = work if right else down
         live.baseline = BASELINE_KINDS[self.baseline.kind]
         if frame is not None:
             live.head = head_side(frame)
