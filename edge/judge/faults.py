@@ -1,10 +1,11 @@
 """The fault rules: statistics over a rep's frames, never one frame's value.
 
 A rep's *top* is every frame whose smoothed flexion is within `TOP_FRACTION` of its rise
-from the peak, widened to at least `MIN_TOP_S` around the peak. Faults that live at the
-top (pelvis, chest, down leg) are judged on the top's median or mean; the peak comes from
-a parabola fitted through the top (unbiased by jitter, where a maximum is not); the knee
-from the median around the peak; the lift time from a smooth ramp fitted to the whole rise.
+from the peak, widened to at least `MIN_TOP_S` around the peak. The chest and the down leg
+are judged on the top's medians; the peak comes from a parabola fitted through the top
+(unbiased by jitter, where a maximum is not); the knee from the median around the peak;
+the lift time from a smooth ramp fitted to the whole rise; the pelvis from a slope of the
+hip's travel on the lift's progress, over the way up, the top and the way down.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Measures:
     peak_deg: float  # hip flexion at the top, pelvis excess removed
     peak_range: tuple[float, float]  # what it may be, the pelvis read within its jitter
     knee_deg: float  # working knee flexion at the top
-    travel: float  # mid-hip travel at the top, torso lengths
+    travel: float  # pelvis point's travel at the top, torso lengths
     tilt_deg: float  # pelvic tilt at the top
     excess_deg: float  # pelvic tilt beyond the normal tilt for that flexion
     sure_excess_deg: float  # the part of it that jitter cannot explain
@@ -57,9 +58,9 @@ def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
 
 def pelvis_travel(rows: np.ndarray, peak: int, bottom: float, jitter: float,
                   reference: float) -> tuple[float, float]:  # fmt: skip
-    """Mid-hip travel at the top of the lift, torso lengths, and how far the hip's jitter
+    """The pelvis point's travel at the top of the lift, torso lengths, and how far its jitter
     (per axis, torso lengths; 0 if unknown) can move it at two standard errors;
-    `reference` is the resting hip's own variance as a fraction of one frame's.
+    `reference` is the resting point's own variance as a fraction of one frame's.
 
     The pelvis curls with the lift and uncurls with the return, so the hip's displacement
     is fitted as proportional to the lift's progress p (0 at the bottom, 1 at the peak)
