@@ -2,13 +2,14 @@
 travels per degree of posterior tilt.
 
 Both differ between athletes (exercise.md: hip travel per degree varies about twofold),
-so both are learned from the athlete. The resting hip is averaged over every frame with
-the working leg low (rests and the bottom of each rep, where the normal tilt is nil), many
-more frames than rests alone. The travel per degree of the *normal* tilt is the median
-over the athlete's recent reps of (hip travel at the top) / (normal tilt for that
-flexion), started from the nominal `pelvis.radius_torso` as two pseudo-reps: a median that
-an occasional rounded rep cannot move, so excess tilt is judged against this athlete's own
-normal, not against a textbook pelvis.
+so both are learned from the athlete. The pelvis point weighs the two hips by their own
+measured jitter; its resting place is averaged over every frame with the working leg low
+(rests and the bottom of each rep, where the normal tilt is nil), many more frames than
+rests alone. The travel per degree of the *normal* tilt is the median over the athlete's
+recent reps of (travel at the top) / (normal tilt for that flexion), started from the
+nominal `pelvis.radius_torso` as one pseudo-rep: a median that an occasional rounded rep
+cannot move, so excess tilt is judged against this athlete's own normal, not against a
+textbook pelvis.
 """
 
 from __future__ import annotations
