@@ -71,6 +71,7 @@ class Geo(IntEnum):
     PELVIS_N = 8  # mid-hip displacement from rest along n (up), torso
     HIP_L = 9  # hip flexion of the left-labelled thigh, deg (what the live view shows)
     HIP_R = 10
+    THIGH_REST = 11  # working thigh's angle from where the pelvis rests, deg: blind to hip jitter
 
 
 class NUM:
@@ -311,6 +312,9 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
         over = xp.fmin((ex - ax_r) * nx + (ey - ay_r) * ny, (ex - bx_r) * nx + (ey - by_r) * ny)
         return over / torso - xp.pos(rise)
 
+    def from_rest(kx, ky):
+        return wrap(body_angle(kx - px0, ky - py0, fx, fy, nx, ny, xp), -90.0)
+
     return (
         xp.where(one, hip1, hip0),
         xp.where(one, 1.0, 0.0),
@@ -323,6 +327,7 @@ def frame_geometry(xs, ys, b, xp=NUM) -> tuple:
         rise,
         hip0,
         hip1,
+        xp.where(one, from_rest(kx1, ky1), from_rest(kx0, ky0)),
     )
 
 

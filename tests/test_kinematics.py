@@ -31,7 +31,7 @@ from edge.kinematics import (
 THIGH, SHANK, HEEL_DROP = 0.85, 0.8, 0.05  # torso lengths
 SPREAD = np.array([0.01, 0.015])  # left/right offset of the shoulders and hips (side view)
 LABEL_FREE = (Geo.HIP, Geo.KNEE_W, Geo.KNEE_D, Geo.HEEL_W, Geo.HEEL_D, Geo.SHOULDER,
-              Geo.PELVIS_F, Geo.PELVIS_N)  # fmt: skip
+              Geo.PELVIS_F, Geo.PELVIS_N, Geo.THIGH_REST)  # fmt: skip
 NO_TILT_BELOW = 60.0 - TILT_AT_60 / TILT_SLOPE  # ~21.1 deg: expected_tilt is 0 up to here
 LIMITS = (30.0, 30.0, 8.0)  # lying, legs long, legs apart (the config defaults)
 
@@ -102,10 +102,14 @@ def expected(thighs, knees, pelvis=(0.0, 0.0), rise=0.0):
         return THIGH * math.sin(a) + SHANK * math.sin(s) - HEEL_DROP * math.cos(s) + HEEL_DROP
 
     # HEEL_W is against the live hip; HEEL_D against where the heels rested, less a rise of
-    # the pelvis (the legs here hang from the hip, so a pelvis that drops takes the heel down)
+    # the pelvis (the legs here hang from the hip, so a pelvis that drops takes the heel down);
+    # THIGH_REST is the working knee seen from where the mid-hip rested (the origin)
+    a = math.radians(thighs[w])
+    knee = np.asarray(pelvis) + THIGH * np.array([math.cos(a), math.sin(a)])
     return {Geo.HIP: thighs[w], Geo.LEG: w, Geo.KNEE_W: knees[w], Geo.KNEE_D: knees[1 - w],
             Geo.HEEL_W: heel(w), Geo.HEEL_D: heel(1 - w) + min(pelvis[1], 0.0), Geo.SHOULDER: rise,
-            Geo.PELVIS_F: pelvis[0], Geo.PELVIS_N: pelvis[1]}  # fmt: skip
+            Geo.PELVIS_F: pelvis[0], Geo.PELVIS_N: pelvis[1],
+            Geo.THIGH_REST: math.degrees(math.atan2(knee[1], knee[0]))}  # fmt: skip
 
 
 def assert_geometry(g, thighs, knees, pelvis=(0.0, 0.0), rise=0.0):
@@ -298,9 +302,9 @@ def test_missing_points_give_nan_not_an_exception(xp):
     assert g[Geo.HIP] == pytest.approx(0.0, abs=1e-9) and np.isfinite(g[Geo.HEEL_D])
     g = run(6)  # the working ankle: its knee flexion only
     assert np.isnan(g[Geo.KNEE_W]) and np.isfinite(np.delete(g, Geo.KNEE_W)).all()
-    g = run(2, 3)  # both hips: everything but the shoulders (LEG falls back to 0)
-    assert np.isfinite(g[Geo.SHOULDER]) and g[Geo.LEG] == 0.0
-    assert np.isnan(np.delete(g, [Geo.SHOULDER, Geo.LEG])).all()
+    g = run(2, 3)  # both hips: only the shoulders and the thigh from where the hips rested
+    assert np.isfinite(g[[Geo.SHOULDER, Geo.THIGH_REST]]).all() and g[Geo.LEG] == 0.0
+    assert np.isnan(np.delete(g, [Geo.SHOULDER, Geo.LEG, Geo.THIGH_REST])).all()
     g = run(*range(10))
     assert g[Geo.LEG] == 0.0 and np.isnan(np.delete(g, Geo.LEG)).all()
 

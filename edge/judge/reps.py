@@ -38,6 +38,7 @@ class Col(IntEnum):
     PELVIS_N = 11
     HIP_L = 12
     HIP_R = 13
+    THIGH_REST = 14
 
 
 GEO_START = Col.HIP
