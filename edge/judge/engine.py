@@ -154,7 +154,7 @@ class StreamingJudge:
         self._rows[i] = (t, self._smooth if hip == hip else math.nan, float(judged), hip, *geo[1:])
 
         if judged and self.gate.fresh_hips():
-            settled = hip < SETTLED_DEG and base.legs_long
+            settled = geo[Geo.THIGH_REST] < SETTLED_DEG and base.legs_long
             self.pelvis.observe(xs, ys, frame[Basis.TORSO], settled)
         if self._pending is not None and not judged:
             self._pending = None
@@ -251,7 +251,7 @@ class StreamingJudge:
             self._undo(rep.undo)
             return events
         m = rules.measure(rows, rep.bottom_seen, self.pelvis, cfg)
-        self.pelvis.learn(m.travel, m.peak_deg + max(m.excess_deg, 0.0))
+        self.pelvis.learn(m.travel, m.peak_deg + max(m.excess_deg, 0.0), m.path_sums)
         faults = rules.end_faults(m, cfg) | rep.faults
         leg = majority_leg(rows, cfg.rep.start_deg)
         if leg != rep.leg:  # the whole rep outvoted its start: a band rest is not this leg's

@@ -18,12 +18,13 @@ import numpy as np
 from edge.config.exercise import ExerciseConfig
 from edge.judge.pelvis import PelvisScale
 from edge.judge.reps import Col
-from edge.kinematics import NUM, expected_tilt, pelvis_tilt
+from edge.kinematics import NUM, expected_tilt
 
 TOP_FRACTION = 0.2
 MIN_TOP_S = 0.3
 PEAK_WINDOW_S = 0.15  # the knee is read within this of the peak
 MIN_PROGRESS = 0.25  # the pelvis is read over the lift past this much of its rise
+SURE_Z = 2.0  # standard errors of jitter a fault must stand beyond
 
 
 @dataclass
@@ -33,7 +34,8 @@ class Measures:
     peak_deg: float  # hip flexion at the top, pelvis excess removed
     peak_range: tuple[float, float]  # what it may be, the pelvis read within its jitter
     knee_deg: float  # working knee flexion at the top
-    travel: float  # pelvis point's travel at the top, torso lengths
+    travel: float  # pelvis point's travel at the top along the athlete's path, torso lengths
+    path_sums: tuple[float, float]  # the travel fit's numerator (PelvisScale.learn)
     tilt_deg: float  # pelvic tilt at the top
     excess_deg: float  # pelvic tilt beyond the normal tilt for that flexion
     sure_excess_deg: float  # the part of it that jitter cannot explain
@@ -56,31 +58,33 @@ def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
     return peak, top, bottom
 
 
-def pelvis_travel(rows: np.ndarray, peak: int, bottom: float, jitter: float,
-                  reference: float) -> tuple[float, float]:  # fmt: skip
-    """The pelvis point's travel at the top of the lift, torso lengths, and how far its jitter
-    (per axis, torso lengths; 0 if unknown) can move it at two standard errors;
-    `reference` is the resting point's own variance as a fraction of one frame's.
+def pelvis_travel(rows: np.ndarray, peak: int, bottom: float,
+                  pelvis: PelvisScale) -> tuple[float, float, tuple[float, float]]:  # fmt: skip
+    """The pelvis point's travel at the top of the lift along this athlete's path (torso
+    lengths), how far its jitter can move that at two standard errors, and the fit's
+    numerator (summed displacement, weighted by progress) from which the path is learned.
 
     The pelvis curls with the lift and uncurls with the return, so the hip's displacement
     is fitted as proportional to the lift's progress p (0 at the bottom, 1 at the peak)
     over every frame past a quarter of it: a least-squares slope through the origin, which
     weighs the top most and still uses the way up and down.
     """
+    nothing = (math.nan, math.nan, (math.nan, math.nan))
     hs = rows[:, Col.HIP_S]
     if not hs[peak] > bottom:
-        return math.nan, math.nan
+        return nothing
     p = (hs - bottom) / (hs[peak] - bottom)
     pf, pn = rows[:, Col.PELVIS_F], rows[:, Col.PELVIS_N]
     use = (p >= MIN_PROGRESS) & np.isfinite(pf) & np.isfinite(pn)
     if not use.any():
-        return math.nan, math.nan
+        return nothing
     p = np.minimum(p[use], 1.0)
     weight = float(p @ p)
-    travel = float(pelvis_tilt((p @ pf[use]) / weight, (p @ pn[use]) / weight,
-                               math.degrees(1.0), NUM))  # fmt: skip
-    margin = 2.0 * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
-    return travel, margin
+    sums = (float(p @ pf[use]), float(p @ pn[use]))
+    travel = pelvis.along_path(*sums) / weight
+    jitter, reference = pelvis.noise, pelvis.reference_var
+    margin = SURE_Z * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
+    return travel, margin, sums
 
 
 def excess_tilt(travel: float, peak_deg: float, pelvis: PelvisScale) -> tuple[float, float]:
@@ -98,7 +102,7 @@ def lumbar_so_far(rows: np.ndarray, pelvis: PelvisScale, cfg: ExerciseConfig) ->
     t = rows[top, Col.T]
     if t[-1] - t[0] < f.min_duration_s:
         return False
-    travel, margin = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
+    travel, margin, _ = pelvis_travel(rows, peak, bottom, pelvis)
     sure = excess_tilt(travel - margin, float(rows[peak, Col.HIP_S]), pelvis)[1]
     return sure > f.max_excess_tilt_deg
 
@@ -169,7 +173,7 @@ def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
     t = rows[:, Col.T]
     fit = _parabola_peak(t[top], rows[top, Col.HIP])
     peak_t, peak_nominal = fit if fit is not None else (t[peak], float(rows[peak, Col.HIP_S]))
-    travel, margin = pelvis_travel(rows, peak, bottom, pelvis.noise, pelvis.reference_var)
+    travel, margin, path_sums = pelvis_travel(rows, peak, bottom, pelvis)
     tilt, excess = excess_tilt(travel, peak_nominal, pelvis)
     sure = excess_tilt(travel - margin, peak_nominal, pelvis)[1]
     most = excess_tilt(travel + margin, peak_nominal, pelvis)[1]
@@ -183,6 +187,7 @@ def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
         peak_range=(peak_nominal - max(most, 0.0), peak_nominal - max(sure, 0.0)),
         knee_deg=_median(rows[near, Col.KNEE_W]),
         travel=travel,
+        path_sums=path_sums,
         tilt_deg=tilt,
         excess_deg=excess,
         sure_excess_deg=sure,

@@ -10,6 +10,11 @@ recent reps of (travel at the top) / (normal tilt for that flexion), started fro
 nominal `pelvis.radius_torso` as one pseudo-rep: a median that an occasional rounded rep
 cannot move, so excess tilt is judged against this athlete's own normal, not against a
 textbook pelvis.
+
+The hip's path under tilt also differs (up for one athlete, toward the head for another),
+but it is one path per athlete: travel is read along the direction learned from the
+athlete's recent reps. Read along a known line, jitter averages out; the length of a
+noisy 2D vector would grow with the jitter and make every rep look rounded.
 """
 
 from __future__ import annotations
@@ -22,13 +27,21 @@ from edge.kinematics import PY as _PY
 from edge.kinematics import Basis, expected_tilt
 from edge.tracking import gain
 
-SETTLED_DEG = 15.0  # working-leg flexion below which the normal tilt is nil
+# Working thigh below this: the normal tilt is nil and the pelvis at rest. Read from the
+# resting pelvis point to the knee, not from the live hip: frames picked by the live hip's
+# flexion would pick its jitter too, and shift the resting point along the hip's path.
+SETTLED_DEG = 20.0
 SETTLE_TAU_S = 1.0
 JITTER_TAU_S = 3.0
 PRIOR_REPS = 1
 RECENT_REPS = 9
 MIN_NORMAL_TILT_DEG = 5.0  # reps with less normal tilt say little about its scale
 SPREAD = 2.0  # no athlete's travel per degree is further than this from the nominal
+PRIOR_PATH_DEG = 45.0  # the hip's path under tilt, degrees above the line toward the head
+PATH_RANGE_DEG = (10.0, 80.0)  # every athlete's path lies within this
+PRIOR_PATH_WEIGHT = 4.0  # the prior path counts as this many frames at the top of a lift
+TYPICAL_TILT_DEG = 8.0  # the normal tilt near 90 deg of flexion
+SURE_REFERENCE_VAR = 0.25  # reps teach the scale once the resting point averages 4 frames
 
 
 class PelvisScale:
@@ -37,21 +50,31 @@ class PelvisScale:
         self.noise = math.nan  # per-axis jitter of the pelvis point, torso lengths
         self.weight = 0.5  # of the left hip in the pelvis point
         self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
+        self._paths: deque[tuple[float, float]] = deque(maxlen=RECENT_REPS)
         self._var = [math.nan, math.nan]  # each hip's jitter variance per axis, torso^2
         self._last: tuple[float, float, float, float] | None = None
-        self._first = 1.0  # weight the resting hip still gives its first frame, squared
         self.reference_var = 1.0
         self.configure(fps, radius_torso)
 
     def configure(self, fps: float, radius_torso: float) -> None:
-        self._gain = g = gain(SETTLE_TAU_S, fps)
+        self._gain = gain(SETTLE_TAU_S, fps)
         self._jitter_gain = gain(JITTER_TAU_S, fps)
-        self.reference_var = g / (2.0 - g)  # an exponential average's variance, per frame's
         self._prior = radius_torso * math.pi / 180.0
         self._update()
 
     def _update(self) -> None:
         self.per_deg = median([self._prior] * PRIOR_REPS + list(self._ratios))
+        prior = PRIOR_PATH_WEIGHT * TYPICAL_TILT_DEG * self._prior
+        a = math.radians(PRIOR_PATH_DEG)
+        toward_head = prior * math.cos(a) - sum(f for f, _ in self._paths)
+        up = prior * math.sin(a) + sum(n for _, n in self._paths)
+        low, high = PATH_RANGE_DEG
+        a = math.radians(min(max(math.degrees(math.atan2(up, toward_head)), low), high))
+        self.path = (-math.cos(a), math.sin(a))
+
+    def along_path(self, f: float, n: float) -> float:
+        """A displacement (toward the feet, up; torso lengths) read along the hip's path."""
+        return f * self.path[0] + n * self.path[1]
 
     def observe(self, xs: list, ys: list, torso: float, settled: bool) -> None:
         """Every judged frame with both hips seen: each hip's frame-to-frame step feeds its
@@ -77,18 +100,16 @@ class PelvisScale:
             return
         w = self.weight
         hx, hy = w * xs[2] + (1.0 - w) * xs[3], w * ys[2] + (1.0 - w) * ys[3]
-        g = self._gain
         if self._hip is None:
             self._hip = [hx, hy]
-            self._first = 1.0
-        else:
-            self._hip[0] += g * (hx - self._hip[0])
-            self._hip[1] += g * (hy - self._hip[1])
-            self._first *= (1.0 - g) ** 2
-        # the resting point's variance, as a fraction of one frame's: an average started
-        # from one frame, then exponential (what a few frames into a session it still is)
-        steady = g / (2.0 - g)
-        self.reference_var = self._first + steady * (1.0 - self._first)
+            self.reference_var = 1.0
+            return
+        # a plain mean over the first frames, then an exponential average that follows an
+        # athlete who shifts on the mat; its variance (as a fraction of one frame's) follows
+        g = max(self._gain, self.reference_var / (1.0 + self.reference_var))
+        self._hip[0] += g * (hx - self._hip[0])
+        self._hip[1] += g * (hy - self._hip[1])
+        self.reference_var = (1.0 - g) ** 2 * self.reference_var + g * g
 
     def frame(self, frame: tuple | None) -> tuple | None:
         """The baseline's body frame with this resting pelvis point and hip weights."""
@@ -97,10 +118,16 @@ class PelvisScale:
         return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 : Basis.HIP_W],
                 self.weight, *frame[Basis.HIP_W + 1 :])  # fmt: skip
 
-    def learn(self, travel: float, hip_flexion_deg: float) -> None:
-        """One finished rep: its hip travel (torso lengths) at its true flexion."""
+    def learn(self, travel: float, hip_flexion_deg: float, path_sums: tuple[float, float]) -> None:
+        """One finished rep: its hip travel (torso lengths) at its true flexion, and its
+        displacement summed over the lift with the lift's progress as weight (a fit's
+        numerator: summed over reps, it points along the path, however jittery each)."""
+        if self.reference_var > SURE_REFERENCE_VAR:
+            return  # measured from a resting point still too uncertain to teach anything
         normal = float(expected_tilt(hip_flexion_deg, _PY))
+        if path_sums[0] == path_sums[0] and path_sums[1] == path_sums[1]:
+            self._paths.append(path_sums)
         if travel == travel and normal >= MIN_NORMAL_TILT_DEG:
             ratio = travel / normal
             self._ratios.append(min(max(ratio, self._prior / SPREAD), self._prior * SPREAD))
-            self._update()
+        self._update()
