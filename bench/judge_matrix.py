@@ -1,6 +1,6 @@
 """The judge on issue 11's adversarial matrix: jitter tier x frame rate, N clips per cell.
 
-Run: .venv/bin/python bench/judge_matrix.py [--clips 10] [--seed-base 0] [--workers 2]
+Run: .venv/bin/python bench/judge_matrix.py [--clips 20] [--seed-base 0] [--workers 2]
      [--no-swaps] [--no-dropouts] [--still-start]  (ablations: which difficulty costs what)
 Input: tests/adversarial.py clips (athletes, cameras, swaps, dropouts vary by seed), judged
 through the public contract edge.analysis.analyze_track. Prints a markdown section for
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from adversarial import MATRIX_FPS, TIERS
-from judge_score import LUMBAR_TIERS, Tally, cell_problems, run_cell
+from judge_score import CLIPS_PER_CELL, LUMBAR_TIERS, Tally, cell_problems, run_cell
 from machine import machine_line
 from synthetic import FAULTS
 
@@ -56,7 +56,7 @@ def table(cells: list[tuple[float, float, Tally, float]]) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=10, help="clips per cell")
+    ap.add_argument("--clips", type=int, default=CLIPS_PER_CELL, help="clips per cell")
     ap.add_argument("--seed-base", type=int, default=0, help="shifts every cell's seeds")
     ap.add_argument("--workers", type=int, default=2, help="processes (1: no pool)")
     ap.add_argument("--no-swaps", action="store_true", help="no left/right label swaps")

@@ -1,4 +1,4 @@
-"""Issue 11's matrix: the judge on adversarial clips, jitter tier x frame rate, 10 clips per
+"""Issue 11's matrix: the judge on adversarial clips, jitter tier x frame rate, 20 clips per
 cell. Per cell: rep count exact on >= 98% of clips, every fault's F1 >= 0.95, and in the two
 lower tiers lumbar_rounding precision >= 0.98. The whole matrix runs in seconds, so it is
 part of the default run. `.venv/bin/python bench/judge_matrix.py` prints the full table."""
@@ -19,11 +19,11 @@ from judge_score import (
 )
 from synthetic import FAULTS, TruthRep
 
-# Cells where some fault's F1 is still below 0.95 (bench/RESULTS.md has the table): with
-# 0.5-0.7% jitter the pelvis at 10-30 fps is too noisy to separate rounding from a normal
-# tilt on every rep, and the judge keeps its precision (no tone on a good rep) over recall.
-SHORT_OF_F1 = {(0.1, 15.0), (0.3, 60.0), (0.5, 10.0), (0.5, 15.0), (0.7, 10.0), (0.7, 15.0),
-               (0.7, 30.0)}  # fmt: skip
+# Cells where lumbar_rounding's F1 is still below 0.95 (bench/RESULTS.md has the table):
+# with 0.5-0.7% jitter at 10-15 fps the hip keypoint alone is too noisy to separate rounding
+# from a normal tilt on every rep, and the judge keeps its precision (no tone on a good rep)
+# over recall.
+SHORT_OF_F1 = {(0.5, 10.0), (0.5, 15.0), (0.7, 10.0), (0.7, 15.0)}
 F1_FLOOR = 0.6  # what no cell may fall below, while some are short of 0.95
 CELLS = [pytest.param(t, f, id=f"{t}%-{f:g}fps") for t in TIERS for f in MATRIX_FPS]
 F1_CELLS = [

@@ -57,6 +57,7 @@ class _RepInProgress:
     leg: int  # provisional leg at the start (sets and band_unloaded need one then)
     set: int
     undo: tuple[bool, int | None]  # (opened a set, the leg before): to undo if not counted
+    t: float  # when the lift was seen to start
     faults: set[str] = field(default_factory=set)
 
 
@@ -72,7 +73,7 @@ class StreamingJudge:
         self.gate = PointGate(cfg)
         self.baseline = Baseline(self.fps, cfg)
         self.status = StatusTracker(cfg)
-        self.bounds = RepBoundaries(cfg.rep)
+        self.bounds = RepBoundaries(cfg.rep, self.fps)
         self.pelvis = PelvisScale(self.fps, cfg.pelvis.radius_torso)
         self.live = LiveState()
         self._rows = np.full((1, N_COLS), math.nan)
@@ -225,7 +226,7 @@ class StreamingJudge:
             self.live.set = self._set
             events = _add(events, Event(t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
         rep = self._rep = _RepInProgress(bottom, bottom_seen, leg, self._set,
-                                         undo=(not same_set, self._last_leg))
+                                         undo=(not same_set, self._last_leg), t=t)
         if (
             same_set
             and cfg.faults.band_unloaded.enabled
@@ -252,10 +253,10 @@ class StreamingJudge:
             return events
         m = rules.measure(rows, rep.bottom_seen, self.pelvis, cfg)
         self.pelvis.learn(m.travel, m.peak_deg + max(m.excess_deg, 0.0), m.path_sums)
-        faults = rules.end_faults(m, cfg) | rep.faults
         leg = majority_leg(rows, cfg.rep.start_deg)
-        if leg != rep.leg:  # the whole rep outvoted its start: a band rest is not this leg's
-            faults.discard("band_unloaded")
+        if leg != rep.leg:
+            events = self._revote(events, rep, leg)
+        faults = rules.end_faults(m, cfg, rep.faults)
         done = Rep(
             index=self._index + 1,
             leg=LEG_NAMES[leg],
@@ -276,6 +277,26 @@ class StreamingJudge:
             self._pending, self._pending_undo = done, rep.undo
             return events
         return self._emit(events, done)
+
+    def _revote(self, events: list | None, rep: _RepInProgress, leg: int) -> list | None:
+        """The whole rep outvoted the leg its start was given (a label swap over the start):
+        its set and band_unloaded follow the whole rep's leg, as if the start had seen it."""
+        cfg = self.cfg
+        rep.faults.discard("band_unloaded")
+        opened, before = rep.undo
+        same_set = leg == before and rep.t - self._last_end_t <= cfg.rep.set_pause_s
+        if opened and same_set:  # it goes on with the set before it
+            self._set -= 1
+            rep.undo = (False, before)
+            gap = self._rows[self._last_end : rep.bottom + 1]
+            if cfg.faults.band_unloaded.enabled and rules.rested_on_floor(gap, cfg):
+                rep.faults.add("band_unloaded")
+        elif not opened and not same_set:  # it starts a set of its own
+            self._set += 1
+            rep.undo = (True, before)
+            events = _add(events, Event(self._t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
+        rep.set = self.live.set = self._set
+        return events
 
     def _undo(self, undo: tuple[bool, int | None]) -> None:
         """A rep that is not counted leaves no set behind."""

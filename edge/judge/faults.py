@@ -25,6 +25,10 @@ MIN_TOP_S = 0.3
 PEAK_WINDOW_S = 0.15  # the knee is read within this of the peak
 MIN_PROGRESS = 0.25  # the pelvis is read over the lift past this much of its rise
 SURE_Z = 2.0  # standard errors of jitter a fault must stand beyond
+# The live test looks again every LUMBAR_EVERY_S as the lift goes on: more looks, more
+# chances for jitter to cross, so each look must stand further beyond it than the rep's
+# one verdict at its end (which still reports what the live test did not cue).
+LIVE_Z = 2.5
 
 
 @dataclass
@@ -103,7 +107,7 @@ def lumbar_so_far(rows: np.ndarray, pelvis: PelvisScale, cfg: ExerciseConfig) ->
     if t[-1] - t[0] < f.min_duration_s:
         return False
     travel, margin, _ = pelvis_travel(rows, peak, bottom, pelvis)
-    sure = excess_tilt(travel - margin, float(rows[peak, Col.HIP_S]), pelvis)[1]
+    sure = excess_tilt(travel - margin * LIVE_Z / SURE_Z, float(rows[peak, Col.HIP_S]), pelvis)[1]
     return sure > f.max_excess_tilt_deg
 
 
@@ -204,11 +208,11 @@ def _median(x: np.ndarray) -> float:
     return float(np.median(x)) if x.size else math.nan
 
 
-def end_faults(m: Measures, cfg: ExerciseConfig) -> set[str]:
-    """The faults judged when the rep ends (lumbar_rounding also live, band_unloaded at
-    the start)."""
+def end_faults(m: Measures, cfg: ExerciseConfig, cued: set[str]) -> set[str]:
+    """The rep's faults: those `cued` during it (band_unloaded at the start, lumbar_rounding
+    live) and those judged now that it has ended."""
     f = cfg.faults
-    out = set()
+    out = set(cued)
     if f.lumbar_rounding.enabled and m.sure_excess_deg > f.lumbar_rounding.max_excess_tilt_deg:
         out.add("lumbar_rounding")
     if f.chest_lift.enabled and m.shoulder > f.chest_lift.max_rise_torso:
@@ -221,7 +225,10 @@ def end_faults(m: Measures, cfg: ExerciseConfig) -> set[str]:
     low, high = m.peak_range
     if f.short_range.enabled and high < f.short_range.min_peak_deg:
         out.add("short_range")
-    if f.over_flexion.enabled and low > f.over_flexion.max_peak_deg:
+    # "when the extra thigh travel comes from the pelvis curling, the fault is
+    # lumbar_rounding" (exercise.md): a rep found rounded is not also called forced
+    rounded = "lumbar_rounding" in out
+    if f.over_flexion.enabled and low > f.over_flexion.max_peak_deg and not rounded:
         out.add("over_flexion")
     ka = f.knee_angle
     if ka.enabled and abs(m.knee_deg - ka.target_deg) > ka.tolerance_deg:

@@ -92,11 +92,18 @@ def majority_leg(rows: np.ndarray, start_deg: float) -> int:
     return int(right > np.count_nonzero(votes == 0.0))
 
 
+END_CONFIRM_S = 0.1  # a rep ends once its fall has lasted this long (at least two frames)
+
+
 class RepBoundaries:
     """Where the current rep starts and ends, one judged frame at a time."""
 
-    def __init__(self, cfg: RepConfig):
+    def __init__(self, cfg: RepConfig, fps: float):
         self.cfg = cfg
+        # one glitched frame (a dropout and a swap together) can pull the smoothed flexion
+        # down by half a rise: the fall must hold for more than one frame to end the rep
+        self.confirm = max(2, math.ceil(END_CONFIRM_S * fps - 1e-9))
+        self.falling = 0  # frames the fall has held so far
         self.up = False
         self.low = math.inf  # lowest flexion since the last rep ended (its bottom)
         self.low_at = 0  # and the row it was on
@@ -115,10 +122,14 @@ class RepBoundaries:
         if h > self.high:
             self.high = h
         fall = max(cfg.min_rise_deg, 0.5 * (self.high - self.low))
-        if h < cfg.end_deg or h < self.high - fall:
-            self.reset(i, h)
-            return "end"
-        return None
+        if not (h < cfg.end_deg or h < self.high - fall):
+            self.falling = 0
+            return None
+        self.falling += 1
+        if self.falling < self.confirm:
+            return None
+        self.reset(i, h)
+        return "end"
 
     def start_at_once(self, i: int, h: float) -> bool:
         """The first judged frame of a session already high (the box came on mid-lift):
@@ -128,7 +139,7 @@ class RepBoundaries:
         return self.up
 
     def reset(self, i: int, h: float) -> None:
-        self.up = False
+        self.up, self.falling = False, 0
         self.low, self.low_at, self.high = h, i, -math.inf
 
     def shift(self, offset: int) -> None:
