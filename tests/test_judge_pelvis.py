@@ -12,6 +12,7 @@ from adversarial import make_adversarial_clip
 from edge.judge import faults as rules
 from edge.judge import judge_clip
 from edge.judge.pelvis import PATH_RANGE_DEG, PRIOR_PATH_DEG, PelvisScale
+from edge.kinematics import Basis
 
 FPS, RADIUS = 30.0, 0.26
 
@@ -85,6 +86,39 @@ def test_resting_point_averages_like_a_mean_then_follows_slowly():
         scale.observe(xs, ys, 1.0, settled=True)
     g = 1.0 - math.exp(-1.0 / FPS)  # SETTLE_TAU_S = 1 s
     assert scale.reference_var == pytest.approx(g / (2.0 - g), rel=1e-3)
+
+
+def test_hips_weigh_alike_until_their_jitter_is_known_then_by_it():
+    """Two steps cannot tell which hip jitters more (a first weight of 0.04 once put the
+    pelvis point on the noisier hip); a few seconds can: the far hip, 1.6x as jittery,
+    then weighs 1 / (1 + 1.6^2) of the point."""
+    rng = np.random.default_rng(3)
+    scale = PelvisScale(FPS, RADIUS)
+    xs, ys = [0.0] * 17, [0.0] * 17
+    weights = []
+    for _ in range(int(10 * FPS)):
+        near, far = rng.normal(0.0, 0.01, 2), rng.normal(0.0, 0.016, 2)
+        xs[2], ys[2], xs[3], ys[3] = near[0], near[1], far[0], far[1]
+        scale.observe(xs, ys, 1.0, settled=True)
+        weights.append(scale.weight)
+    assert abs(weights[2] - 0.5) < 0.1
+    assert weights[-1] == pytest.approx(1.6**2 / (1.0 + 1.6**2), abs=0.06)
+
+
+def test_resting_point_follows_the_weights_it_is_read_with():
+    """Each hip rests in its own place (an oblique view): the resting pelvis point is the
+    hips' resting places under today's weights, so a change of weights moves no rep."""
+    scale = PelvisScale(FPS, RADIUS)
+    xs, ys = [0.0] * 17, [0.0] * 17
+    xs[2], xs[3] = 10.0, 14.0  # the two hips rest 4 px apart
+    for _ in range(int(FPS)):
+        scale.observe(xs, ys, 1.0, settled=True)
+    frame = tuple(float(i) for i in range(len(Basis)))
+    for w in (0.2, 0.8):
+        scale.weight = w
+        b = scale.frame(frame)
+        assert b[Basis.HIP_X] == pytest.approx(w * 10.0 + (1.0 - w) * 14.0)
+        assert b[Basis.HIP_W] == w
 
 
 def rep_travels(monkeypatch, seed: int, tier: float, fps: float) -> dict[float, float]:

@@ -71,17 +71,36 @@ def measures(**kw) -> Measures:
 
 
 def test_a_good_rep_has_no_fault():
-    assert end_faults(measures(), CFG, set()) == set()
+    assert end_faults(measures(), CFG, set(), USUAL) == set()
+
+
+USUAL = 95.0  # the athlete's usual top
+
+
+def test_a_thigh_that_overshot_is_rounded_when_the_pelvis_explains_most_of_it():
+    """Past the athlete's usual top by 15+ deg, the rep is forced or rounded either way: the
+    pelvis need only explain the larger part of the overshoot, not stand 2 standard errors
+    beyond the limit."""
+    # the thigh 22 deg past the usual top; the pelvis read 14 deg of excess (not sure of 5)
+    rounded = measures(peak_deg=103.0, excess_deg=14.0, sure_excess_deg=1.0)
+    assert end_faults(rounded, CFG, set(), USUAL) == {"lumbar_rounding"}
+    # the same thigh, the pelvis explaining only 8 of the 22 deg: the hip forced it
+    forced = measures(peak_deg=109.0, excess_deg=8.0, sure_excess_deg=-3.0,
+                      peak_range=(111.0, 113.0))  # fmt: skip
+    assert end_faults(forced, CFG, set(), USUAL) == {"over_flexion"}
+    # no overshoot: an uncertain excess is no fault, however large its point estimate
+    usual = measures(peak_deg=85.0, excess_deg=12.0, sure_excess_deg=1.0)
+    assert end_faults(usual, CFG, set(), USUAL) == set()
 
 
 def test_a_rounded_rep_is_not_also_called_forced():
     """exercise.md: when the extra thigh travel comes from the pelvis curling, the fault is
     lumbar_rounding, whether the rounding was cued live or found at the end."""
     forced = measures(peak_deg=118.0, peak_range=(116.0, 118.0))
-    assert end_faults(forced, CFG, set()) == {"over_flexion"}
+    assert end_faults(forced, CFG, set(), USUAL) == {"over_flexion"}
     rounded = measures(peak_deg=118.0, peak_range=(116.0, 118.0), sure_excess_deg=9.0)
-    assert end_faults(rounded, CFG, set()) == {"lumbar_rounding"}
-    assert end_faults(forced, CFG, {"lumbar_rounding"}) == {"lumbar_rounding"}
+    assert end_faults(rounded, CFG, set(), USUAL) == {"lumbar_rounding"}
+    assert end_faults(forced, CFG, {"lumbar_rounding"}, USUAL) == {"lumbar_rounding"}
 
 
 def test_a_swap_over_a_lift_start_keeps_its_set_and_band_unloaded():

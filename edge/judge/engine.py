@@ -11,7 +11,9 @@ rep at its start (band_unloaded) and end (the rest).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
+from statistics import median
 from time import perf_counter
 
 import numpy as np
@@ -32,6 +34,7 @@ NO_EVENTS: tuple[Event, ...] = ()
 UNSEEN_RISE_DEG = 5.0  # a rep already up when judging began must still rise this much
 LUMBAR_EVERY_S = 0.1  # the live lumbar test's cadence during a lift (cue latency)
 HIPS_UP_TORSO = 0.3  # more hip lift than the worst lumbar rounding (~30 deg at a long radius)
+RECENT_TOPS = 9  # reps the athlete's usual peak is taken over
 _NAN_GEO = (math.nan,) * (N_COLS - Col.HIP)
 
 
@@ -88,6 +91,7 @@ class StreamingJudge:
         self._last_leg: int | None = None
         self._set = 0
         self._index = 0
+        self._tops: deque[float] = deque(maxlen=RECENT_TOPS)
         self._judged_before = False
         self._lumbar_next = -math.inf
         self._apply(cfg)
@@ -256,7 +260,9 @@ class StreamingJudge:
         leg = majority_leg(rows, cfg.rep.start_deg)
         if leg != rep.leg:
             events = self._revote(events, rep, leg)
-        faults = rules.end_faults(m, cfg, rep.faults)
+        faults = rules.end_faults(m, cfg, rep.faults, self._usual_top())
+        if m.peak_deg == m.peak_deg:
+            self._tops.append(m.peak_deg)
         done = Rep(
             index=self._index + 1,
             leg=LEG_NAMES[leg],
@@ -297,6 +303,13 @@ class StreamingJudge:
             events = _add(events, Event(self._t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
         rep.set = self.live.set = self._set
         return events
+
+    def _usual_top(self) -> float:
+        """The athlete's usual peak flexion: the median over recent reps, with the middle of
+        the target band as one more."""
+        f = self.cfg.faults
+        return median([0.5 * (f.short_range.min_peak_deg + f.over_flexion.max_peak_deg),
+                       *self._tops])  # fmt: skip
 
     def _undo(self, undo: tuple[bool, int | None]) -> None:
         """A rep that is not counted leaves no set behind."""

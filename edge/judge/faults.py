@@ -25,6 +25,9 @@ MIN_TOP_S = 0.3
 PEAK_WINDOW_S = 0.15  # the knee is read within this of the peak
 MIN_PROGRESS = 0.25  # the pelvis is read over the lift past this much of its rise
 SURE_Z = 2.0  # standard errors of jitter a fault must stand beyond
+# A thigh this far past the athlete's usual top travelled further than the hip flexed:
+# either the hip forced it (over_flexion) or the pelvis curled (lumbar_rounding).
+OVERSHOOT_DEG = 15.0
 # The live test looks again every LUMBAR_EVERY_S as the lift goes on: more looks, more
 # chances for jitter to cross, so each look must stand further beyond it than the rep's
 # one verdict at its end (which still reports what the live test did not cue).
@@ -208,12 +211,12 @@ def _median(x: np.ndarray) -> float:
     return float(np.median(x)) if x.size else math.nan
 
 
-def end_faults(m: Measures, cfg: ExerciseConfig, cued: set[str]) -> set[str]:
+def end_faults(m: Measures, cfg: ExerciseConfig, cued: set[str], usual_top: float) -> set[str]:
     """The rep's faults: those `cued` during it (band_unloaded at the start, lumbar_rounding
-    live) and those judged now that it has ended."""
+    live) and those judged now that it has ended; `usual_top` is the athlete's usual peak."""
     f = cfg.faults
     out = set(cued)
-    if f.lumbar_rounding.enabled and m.sure_excess_deg > f.lumbar_rounding.max_excess_tilt_deg:
+    if f.lumbar_rounding.enabled and rounded(m, f.lumbar_rounding.max_excess_tilt_deg, usual_top):
         out.add("lumbar_rounding")
     if f.chest_lift.enabled and m.shoulder > f.chest_lift.max_rise_torso:
         out.add("chest_lift")
@@ -227,8 +230,8 @@ def end_faults(m: Measures, cfg: ExerciseConfig, cued: set[str]) -> set[str]:
         out.add("short_range")
     # "when the extra thigh travel comes from the pelvis curling, the fault is
     # lumbar_rounding" (exercise.md): a rep found rounded is not also called forced
-    rounded = "lumbar_rounding" in out
-    if f.over_flexion.enabled and low > f.over_flexion.max_peak_deg and not rounded:
+    curled = "lumbar_rounding" in out
+    if f.over_flexion.enabled and low > f.over_flexion.max_peak_deg and not curled:
         out.add("over_flexion")
     ka = f.knee_angle
     if ka.enabled and abs(m.knee_deg - ka.target_deg) > ka.tolerance_deg:
@@ -236,6 +239,17 @@ def end_faults(m: Measures, cfg: ExerciseConfig, cued: set[str]) -> set[str]:
     if f.too_fast.enabled and m.lift_s < f.too_fast.min_lift_s:
         out.add("too_fast")
     return out
+
+
+def rounded(m: Measures, limit_deg: float, usual_top: float) -> bool:
+    """lumbar_rounding: pelvic tilt beyond the normal by more than `limit_deg`, even at the
+    edge of what jitter allows. When the thigh overshot the athlete's usual top, the rep is
+    forced or rounded either way, and the pelvis need only explain the larger part of the
+    overshoot (no tone on a good rep is risked: a good rep does not overshoot)."""
+    if m.sure_excess_deg > limit_deg:
+        return True
+    overshoot = m.peak_deg + max(m.excess_deg, 0.0) - usual_top
+    return overshoot >= OVERSHOOT_DEG and m.excess_deg > max(limit_deg, 0.5 * overshoot)
 
 
 def rested_on_floor(gap: np.ndarray, cfg: ExerciseConfig) -> bool:

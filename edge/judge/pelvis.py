@@ -41,12 +41,14 @@ PRIOR_PATH_DEG = 45.0  # the hip's path under tilt, degrees above the line towar
 PATH_RANGE_DEG = (10.0, 80.0)  # every athlete's path lies within this
 PRIOR_PATH_WEIGHT = 4.0  # the prior path counts as this many frames at the top of a lift
 TYPICAL_TILT_DEG = 8.0  # the normal tilt near 90 deg of flexion
+PRIOR_STEPS = 30.0  # the hips weigh alike until the jitter estimates have seen about this many
 SURE_REFERENCE_VAR = 0.25  # reps teach the scale once the resting point averages 4 frames
 
 
 class PelvisScale:
     def __init__(self, fps: float, radius_torso: float):
-        self._hip: list[float] | None = None
+        self._rest: list[float] | None = None  # each hip's resting place: lx, ly, rx, ry
+        self._steps = 0.0  # frame-to-frame steps the jitter estimates have seen
         self.noise = math.nan  # per-axis jitter of the pelvis point, torso lengths
         self.weight = 0.5  # of the left hip in the pelvis point
         self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
@@ -92,31 +94,37 @@ class PelvisScale:
                 var = 0.25 * (dx * dx + dy * dy) / (torso * torso)
                 old = self._var[k]
                 self._var[k] = var if old != old else old + g * (var - old)
-            left, right = self._var
+            self._steps = min(self._steps + 1, 2.0 / g)  # an average's effective count
+            # a few steps say little about which hip jitters more: until they are many,
+            # both estimates lean on their pooled mean, and the hips weigh alike
+            pooled = 0.5 * (self._var[0] + self._var[1])
+            lean = PRIOR_STEPS / (self._steps + PRIOR_STEPS)
+            left, right = ((1.0 - lean) * v + lean * pooled for v in self._var)
             if left + right > 0.0:
                 self.weight = right / (left + right)
                 self.noise = math.sqrt(left * right / (left + right))
         if not settled:
             return
-        w = self.weight
-        hx, hy = w * xs[2] + (1.0 - w) * xs[3], w * ys[2] + (1.0 - w) * ys[3]
-        if self._hip is None:
-            self._hip = [hx, hy]
+        if self._rest is None:
+            self._rest = list(hips)
             self.reference_var = 1.0
             return
-        # a plain mean over the first frames, then an exponential average that follows an
-        # athlete who shifts on the mat; its variance (as a fraction of one frame's) follows
+        # each hip's resting place, so that the pelvis point's weights may change: a plain
+        # mean over the first frames, then an exponential average that follows an athlete
+        # who shifts on the mat; its variance (as a fraction of one frame's) follows
         g = max(self._gain, self.reference_var / (1.0 + self.reference_var))
-        self._hip[0] += g * (hx - self._hip[0])
-        self._hip[1] += g * (hy - self._hip[1])
+        rest = self._rest
+        for k in range(4):
+            rest[k] += g * (hips[k] - rest[k])
         self.reference_var = (1.0 - g) ** 2 * self.reference_var + g * g
 
     def frame(self, frame: tuple | None) -> tuple | None:
         """The baseline's body frame with this resting pelvis point and hip weights."""
-        if frame is None or self._hip is None:
+        if frame is None or self._rest is None:
             return frame
-        return (*frame[: Basis.HIP_X], *self._hip, *frame[Basis.HIP_Y + 1 : Basis.HIP_W],
-                self.weight, *frame[Basis.HIP_W + 1 :])  # fmt: skip
+        w, (lx, ly, rx, ry) = self.weight, self._rest
+        return (*frame[: Basis.HIP_X], w * lx + (1.0 - w) * rx, w * ly + (1.0 - w) * ry,
+                *frame[Basis.HIP_Y + 1 : Basis.HIP_W], w, *frame[Basis.HIP_W + 1 :])  # fmt: skip
 
     def learn(self, travel: float, hip_flexion_deg: float, path_sums: tuple[float, float]) -> None:
         """One finished rep: its hip travel (torso lengths) at its true flexion, and its
