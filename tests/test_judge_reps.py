@@ -5,6 +5,7 @@ nor its band_unloaded."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -115,3 +116,48 @@ def test_a_swap_over_a_lift_start_keeps_its_set_and_band_unloaded():
         assert rep["leg"] == truth.leg and rep["set"] == truth.set
         assert ("band_unloaded" in rep["faults"]) == ("band_unloaded" in truth.faults)
     assert any("band_unloaded" in t.faults for t in clip.reps)
+
+
+def hide_knees(track, start_s: float, length_s: float):
+    """The track with both knees scored unseen over [start, start + length)."""
+    kp = track.keypoints.copy()
+    lm = None if track.landmarks is None else track.landmarks.copy()
+    sl = slice(round(start_s * track.fps), round((start_s + length_s) * track.fps))
+    kp[sl, 13:15, 2] = 0.05  # COCO knees
+    if lm is not None:
+        lm[sl, 25:27, 3] = 0.05  # BlazePose knees
+    return replace(track, keypoints=kp, landmarks=lm)
+
+
+def last_rep_of_first_set(clip):
+    """A rep followed by the pause between sets, so hiding its way down hides nothing else."""
+    for rep, after in zip(clip.reps, clip.reps[1:], strict=False):
+        if after.set != rep.set:
+            return rep
+    raise AssertionError("one set only")
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_a_rep_whose_knees_hide_a_moment_on_its_way_down_still_counts(fps):
+    """Both knees unseen for 0.6 s as the leg comes down (tracking is lost after 0.3 s):
+    the rep was seen going up and comes back down within a second, so it counts. Lost for
+    1.5 s, it does not: nobody saw it end."""
+    clip = make_adversarial_clip(2, 0.1, fps, swaps=False, dropouts=False, provisional=False)
+    rep = last_rep_of_first_set(clip)
+    down = rep.top_t + 0.5 * (rep.end_t - rep.top_t)
+    whole = [r["leg"] for r in analyze_track(clip.track)["reps"]]
+    assert whole == [r.leg for r in clip.reps]
+    short = analyze_track(hide_knees(clip.track, down - 0.3, 0.6))["reps"]
+    assert [r["leg"] for r in short] == whole
+    long = analyze_track(hide_knees(clip.track, down - 0.3, 1.5))["reps"]
+    assert len(long) == len(whole) - 1
+    assert all(abs(r["peak_s"] - rep.peak_t) > 0.5 for r in long)
+
+
+def test_a_knee_bent_backwards_is_no_evidence_of_the_thigh():
+    """A swap that puts the down leg's knee with the working ankle reads the working thigh
+    low and its knee bent 80 deg backwards: such frames are skipped, not read as the leg
+    coming down (it split a rep in two)."""
+    clip = make_adversarial_clip(2012, 0.1, 10)
+    found = analyze_track(clip.track)["reps"]
+    assert [r["leg"] for r in found] == [r.leg for r in clip.reps]

@@ -35,6 +35,8 @@ UNSEEN_RISE_DEG = 5.0  # a rep already up when judging began must still rise thi
 LUMBAR_EVERY_S = 0.1  # the live lumbar test's cadence during a lift (cue latency)
 HIPS_UP_TORSO = 0.3  # more hip lift than the worst lumbar rounding (~30 deg at a long radius)
 RECENT_TOPS = 9  # reps the athlete's usual peak is taken over
+MIN_KNEE_DEG = -40.0  # knee flexion below this (hyperextension) is no one leg's
+LOST_GRACE_S = 1.0  # a rep survives tracking lost this long (both knees hidden a moment)
 _NAN_GEO = (math.nan,) * (N_COLS - Col.HIP)
 
 
@@ -61,6 +63,7 @@ class _RepInProgress:
     set: int
     undo: tuple[bool, int | None]  # (opened a set, the leg before): to undo if not counted
     t: float  # when the lift was seen to start
+    lost_t: float | None = None  # when tracking was lost, while it stays lost
     faults: set[str] = field(default_factory=set)
 
 
@@ -133,6 +136,8 @@ class StreamingJudge:
             hip = math.nan  # one thigh unseen and the other low: either could be working
         elif hip == hip and not self.gate.fresh(KNEE[int(geo[Geo.LEG])]):
             hip = math.nan  # the working knee is only held: no new evidence on this frame
+        elif geo[Geo.KNEE_W] < MIN_KNEE_DEG:
+            hip = math.nan  # a knee bent backwards: its points are not one leg (a swap)
         if self._n == self._rows.shape[0]:
             self._compact()
         i = self._n
@@ -168,12 +173,17 @@ class StreamingJudge:
             events = self._emit(events, self._pending)
             self._pending = None
         rep = self._rep
-        if rep is not None and not judged:  # lost mid-rep: not counted
-            self._rep = None
-            self._undo(rep.undo)
-            self._last_end, self._last_end_t = i, t
-            self.bounds.reset(i, math.inf)
+        if rep is not None and not judged:
+            if rep.lost_t is None:
+                rep.lost_t = t
+            elif t - rep.lost_t > LOST_GRACE_S:  # lost mid-rep for good: not counted
+                self._rep = None
+                self._undo(rep.undo)
+                self._last_end, self._last_end_t = i, t
+                self.bounds.reset(i, math.inf)
         elif judged and hip == hip:
+            if rep is not None:
+                rep.lost_t = None
             change = None
             if not self._judged_before and self.bounds.start_at_once(i, self._smooth):
                 events = self._start(events, i, bottom_seen=False)
@@ -209,7 +219,8 @@ class StreamingJudge:
         if self._rep is None:
             return NO_EVENTS
         self.bounds.reset(self._n - 1, math.inf)
-        if not self._rep.bottom_seen:  # never seen going up nor coming down: no lift
+        if not self._rep.bottom_seen or self._rep.lost_t is not None:
+            # never seen going up nor coming down, or lost when it ended: no lift
             self._undo(self._rep.undo)
             self._rep = None
             return NO_EVENTS
