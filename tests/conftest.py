@@ -1,5 +1,6 @@
 """Shared fixtures: paths to ../shared, and pose tracks of the real footage computed once
-per test session (the real model on the real clips is the slow part of the suite)."""
+(the real model on the real clips is the slow part of the suite): kept in memory for the
+session and on disk between sessions, keyed by the model's sha256 (tests/track_cache.py)."""
 
 from __future__ import annotations
 
@@ -69,13 +70,15 @@ def footage_path(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def pose_track():
-    """pose_track("clip.mp4", "blazepose") -> KeypointTrack, computed once per session."""
+    """pose_track("clip.mp4", "blazepose") -> KeypointTrack, computed once."""
+    from track_cache import cached_track
+
     from edge.track import track_video
 
     def get(name: str, backend: str = "blazepose"):
         key = (name, backend)
         if key not in _tracks:
-            _tracks[key] = track_video(footage_path(name), backend=backend)
+            _tracks[key] = cached_track(footage_path(name), backend, track_video)
         return _tracks[key]
 
     return get
