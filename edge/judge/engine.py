@@ -22,6 +22,7 @@ from edge.config.exercise import ExerciseConfig
 from edge.config.faults import FAULTS
 from edge.events import Event
 from edge.judge import faults as rules
+from edge.judge.live import LiveState
 from edge.judge.pelvis import SETTLED_DEG, PelvisScale
 from edge.judge.reps import N_COLS, Col, Rep, RepBoundaries, majority_leg
 from edge.judge.status import OK, STATUSES, StatusTracker
@@ -38,21 +39,6 @@ RECENT_TOPS = 9  # reps the athlete's usual peak is taken over
 MIN_KNEE_DEG = -40.0  # knee flexion below this (hyperextension) is no one leg's
 LOST_GRACE_S = 1.0  # a rep survives tracking lost this long (both knees hidden a moment)
 _NAN_GEO = (math.nan,) * (N_COLS - Col.HIP)
-
-
-@dataclass
-class LiveState:
-    """What the LEDs, the bar graph and `hipflex watch` show, updated in place every frame."""
-
-    status: str = "no_athlete"
-    working_leg: str | None = None
-    hip_flexion_deg: list[float] = field(default_factory=lambda: [math.nan, math.nan])
-    knee_flexion_deg: list[float] = field(default_factory=lambda: [math.nan, math.nan])
-    reps: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
-    set: int = 0
-    last_faults: list[str] = field(default_factory=list)
-    baseline: str = "none"  # "none", "provisional" (no rest seen yet) or "rest"
-    head: str | None = None  # "left" or "right" in the image, from the baseline
 
 
 @dataclass
@@ -332,8 +318,7 @@ class StreamingJudge:
 
     def _emit(self, events: list | None, done: Rep) -> list:
         self._index += 1
-        self.live.reps[done.leg] += 1
-        self.live.last_faults = done.faults
+        self.live.count(self._t, done)
         return _add(events, Event(self._t, "rep", done.to_json()))
 
     def _fault(self, name: str, rep: _RepInProgress) -> Event:
