@@ -197,6 +197,11 @@ class Feedback:
         self.scheduler.advance(t)
 
     @property
+    def media_time(self) -> bool:
+        """True when cues run in the clip's time (a --fast file run): call `advance` each frame."""
+        return self.scheduler.media_time
+
+    @property
     def settle_s(self) -> float:
         """How long the longest cue takes to play out: what a file run waits at its end."""
         p = self.config.patterns

@@ -7,11 +7,14 @@ edge.backends.POSE_BACKENDS, the way gpiozero picks a pin factory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from edge.backends import DEFAULT_POSE_BACKEND, POSE_BACKENDS, resolve
+
+if TYPE_CHECKING:
+    from edge.timing import StageTimer
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Pose:
 
 class PoseEstimator(Protocol):
     name: str
+    timer: StageTimer | None  # its own stages (preprocess, inference, ...), for the loop's log
 
     def __call__(self, rgb: np.ndarray) -> Pose:
         """Estimate the pose in one RGB uint8 frame (H, W, 3). Keeps tracking state."""
