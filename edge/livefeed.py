@@ -1,5 +1,6 @@
 """The live view's server side: the running loop publishes its state on a Unix socket and
-`hipflex watch` clients read it. No network port is ever opened.
+`hipflex watch` clients read it. No network port is ever opened. `snapshot` turns the
+judge's live state into the message below.
 
 Publishing never blocks the loop: sockets are non-blocking, new clients are accepted inside
 `publish` (no thread), and a client that cannot take a whole message at once is dropped
@@ -19,15 +20,19 @@ import contextlib
 import grp
 import json
 import logging
+import math
 import os
 import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.errors import HipflexError
 from edge.paths import socket_file
+
+if TYPE_CHECKING:
+    from edge.judge.live import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,29 @@ TOO_MANY = b'{"error": "too many viewers"}\n'
 
 def default_socket_path() -> Path:
     return Path(os.environ.get("HIPFLEX_SOCKET") or DEFAULT_SOCKET)
+
+
+def snapshot(live: LiveState, t: float, fps: float, athlete: str) -> dict[str, Any]:
+    """The message for `hipflex watch` (the format above) from the judge's live state."""
+    legs = {
+        name: {
+            "hip_flexion_deg": _finite(live.hip_flexion_deg[i]),
+            "knee_flexion_deg": _finite(live.knee_flexion_deg[i]),
+            "reps": live.reps[name],
+            "good_reps": live.good_reps[name],
+        }
+        for i, name in enumerate(("left", "right"))
+    }
+    return {
+        "t": round(t, 2),
+        "status": live.status,
+        "fps": round(fps, 1),
+        "athlete": athlete,
+        "set": live.set,
+        "working_leg": live.working_leg,
+        "legs": legs,
+        "last_faults": list(live.recent_faults),
+    }
 
 
 class LiveFeed:
@@ -167,3 +195,7 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"live view state holds a {type(value).__name__}")
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 1) if math.isfinite(x) else None
