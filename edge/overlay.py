@@ -5,8 +5,9 @@ right side orange (the report's leg colours), the trunk and head in cyan. Each j
 goes from red (unsure) to green (sure). With BlazePose landmarks the heels and toes are drawn
 too, in their side's colour, because the foot position is part of judging the exercise.
 A caption (set, reps per leg, the live angles, the last rep and its faults) goes at the top
-when the recorder has one. The file is created 0600 (a person's face is in it) unless the
-caller asks otherwise.
+when the recorder has one. The video is H.264 in mp4 (edge/recorder_encode.py), which
+browsers play; the file is created 0600 (a person's face is in it) unless the caller asks
+otherwise.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class Story:
         self._good = {"left": 0, "right": 0}
         self._verdict: tuple[float, str, tuple[int, int, int]] | None = None
         self._live_faults: list[str] = []
+
+    @property
+    def set_label(self) -> str:
+        """The set as the caption names it ("Set 2 - left leg"), or "" before the first."""
+        return self._set
 
     def follow(self, event: Event) -> None:
         """Keep what the caption shows: the set, reps per leg, the last verdict."""
@@ -168,31 +174,22 @@ def draw_caption(bgr: np.ndarray, caption: Caption) -> None:
                     cv2.LINE_AA)  # fmt: skip
 
 
-def create_private(path: Path, mode: int) -> None:
-    """Create (or truncate) `path` with `mode` before the encoder opens it, so the video
-    is never readable by others, even for a moment; a symlink there is refused."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-
-
 class OverlayWriter:
-    """An mp4 (mp4v) of the input frames with the skeleton drawn on, one frame per call."""
+    """An H.264 mp4 (browsers play it) of the input frames with the skeleton drawn on, one
+    frame per call."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int,
                  mode: int = 0o600):  # fmt: skip
+        from edge.recorder_encode import H264Writer
+
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            create_private(self.path, mode)
+            self._writer = H264Writer(self.path, fps, width, height, mode)
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot write here: {exc.strerror or exc}") from None
-        fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, fps, (width, height))
-        if not self._writer.isOpened():
-            raise SourceError(f"{self.path}: cannot write an mp4 video here")
+        except ValueError as exc:
+            raise SourceError(f"{self.path}: cannot write an mp4 video here: {exc}") from None
         self._bgr = np.empty((height, width, 3), dtype=np.uint8)
 
     def write(self, rgb: np.ndarray, pose: Pose, caption: Caption | None = None) -> None:
@@ -202,8 +199,13 @@ class OverlayWriter:
             draw_caption(self._bgr, caption)
         self._writer.write(self._bgr)
 
+    @property
+    def bytes_out(self) -> int:
+        """Encoded bytes so far (the file lags behind the encoder's buffers)."""
+        return self._writer.bytes_out
+
     def close(self) -> None:
-        self._writer.release()
+        self._writer.close()
 
     def __enter__(self) -> OverlayWriter:
         return self

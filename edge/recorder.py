@@ -13,10 +13,16 @@ writer thread draws the skeleton, encodes and writes. When the writer falls behi
 are dropped from the clip, never from the loop. Clips are written at up to MAX_FPS, each
 frame placed by its timestamp, so a clip plays in real time however fast the loop ran.
 
-A clip is written as a hidden `.NAME.partial.mp4` and renamed to NAME.mp4 only once it is
-finished and reads back, so a file that looks complete is complete; a run killed mid-clip
-leaves a partial, deleted at the next start. OpenCV reports a failed write (a full disk)
-only on stderr, hence the read-back: a clip that does not read back is deleted and logged.
+Clips are H.264 mp4 (edge/recorder_encode.py: browsers play them). A clip is written as a
+hidden `.NAME.partial.mp4` and renamed to NAME.mp4 only once it is finished and reads back,
+so a file that looks complete is complete; a run killed mid-clip leaves a partial, deleted
+at the next start. A failed write (a full disk) abandons the clip: its partial is deleted
+and one line logged. Each rep also gets a still at its peak (edge/stills.py), written by the
+same thread into the same directory.
+
+This module's one job is the Recorder: taking frames and events from the loop without
+waiting, and running the writer thread. Names, confinement and pruning are in
+edge/recorder_files.py (clips and their stills are pruned together).
 
 Limits: before each clip (and hourly) clips older than `record_max_age_days` are deleted,
 then the oldest until the rest fit in `record_max_mb` less one clip's share (a quarter of
@@ -28,9 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
-import re
 import threading
 import time
 from collections import deque
@@ -38,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edge.config.schema import StorageConfig
@@ -46,7 +49,21 @@ from edge.errors import HipflexError
 from edge.events import Event
 from edge.overlay import Caption, OverlayWriter, Story
 from edge.pose import Pose
-from edge.sources.video import quiet_opencv
+from edge.recorder_encode import probe
+from edge.recorder_files import (
+    MB,
+    disk_free,
+    free_stem,
+    partial_path,
+    prepare,
+    prune,
+    publish,
+    remove_partials,
+    stamp,
+)
+from edge.stills import Candidate, PeakFrames, render, write_still
+
+__all__ = ["LEAD_IN_S", "MAX_FPS", "MB", "Recorder", "prune"]
 
 log = logging.getLogger("hipflex.record")
 
@@ -60,81 +77,7 @@ CLIP_SHARE = 4  # one clip may use 1/CLIP_SHARE of record_max_mb
 MAX_GAP_S = 1.0  # a longer gap between two frames shows as a one-second freeze
 PRUNE_EVERY_S = 3600.0
 CLOSE_WAIT_S = 3.0  # the unit gives the whole stop 5 s
-
-MB = 1_000_000
-CLIP_NAME = re.compile(r"^\d{8}-\d{6}_set\d+(-\d+)?\.mp4$")
-PARTIAL_NAME = re.compile(r"^\.\d{8}-\d{6}_set\d+(-\d+)?\.partial\.mp4$")
-
-quiet_opencv()  # a full disk makes FFmpeg warn on every frame; the read-back reports it once
-
-
-def prune(
-    directory: Path, max_bytes: int, max_age_s: float, now: float | None = None
-) -> list[Path]:
-    """Delete finished clips older than `max_age_s`, then the oldest until the rest total at
-    most `max_bytes`. Only files named like the recorder's clips are touched. Never raises:
-    returns the deleted paths."""
-    now = time.time() if now is None else now
-    clips = []
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if CLIP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    clips.append((st.st_mtime, entry.name, st.st_size))
-    except OSError as exc:
-        log.error("recordings: cannot list %s: %s", directory, exc.strerror or exc)
-        return []
-    clips.sort()  # oldest first
-    total = sum(size for _, _, size in clips)
-    deleted = []
-    for mtime, name, size in clips:
-        if now - mtime <= max_age_s and total <= max_bytes:
-            continue
-        path = directory / name
-        try:
-            path.unlink()
-        except OSError as exc:
-            log.error("recordings: cannot delete %s: %s", path, exc.strerror or exc)
-            continue
-        total -= size
-        deleted.append(path)
-    if deleted:
-        log.info("recordings: deleted %d old clip(s) (age or size limit)", len(deleted))
-    return deleted
-
-
-def remove_partials(directory: Path) -> list[Path]:
-    """Delete clips a killed run left unfinished. Never raises: returns the deleted paths."""
-    deleted = []
-    try:
-        names = [p.name for p in directory.iterdir() if PARTIAL_NAME.match(p.name)]
-    except OSError as exc:
-        log.error("recordings: cannot list %s: %s", directory, exc.strerror or exc)
-        return []
-    for name in names:
-        try:
-            (directory / name).unlink()
-        except OSError as exc:
-            log.error("recordings: cannot delete %s: %s", name, exc.strerror or exc)
-        else:
-            log.warning("recordings: deleted %s, a clip cut short by a crash or a kill", name)
-            deleted.append(directory / name)
-    return deleted
-
-
-def disk_free(path: Path) -> int:
-    st = os.statvfs(path)
-    return st.f_bavail * st.f_frsize
-
-
-def readable_frames(path: Path) -> int:
-    """Frames OpenCV can see in a finished mp4; 0 for a file it cannot open."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-    finally:
-        cap.release()
+MODE = 0o640  # the hipflex group (the coach's login) may watch, nobody else
 
 
 @dataclass
@@ -147,20 +90,6 @@ class _Clip:
     frames: int = 0
     prev_tick: int = -1
     next_check: int = 0
-
-
-def confine(directory: Path) -> None:
-    """Under the service ($STATE_DIRECTORY, set by systemd's StateDirectory=), recordings
-    go nowhere but inside the state directory, wherever symlinks in `directory` lead."""
-    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    if not state:
-        return
-    base, real = os.path.realpath(state), os.path.realpath(directory)
-    if os.path.commonpath([base, real]) != base:
-        raise HipflexError(
-            f"recordings: {directory} leads outside the state directory {base}; "
-            "storage.record_dir must lie inside it"
-        )
 
 
 class Recorder:
@@ -180,13 +109,7 @@ class Recorder:
         wait: bool = False,
     ):
         self.directory = Path(config.record_dir)
-        confine(self.directory)
-        try:
-            self.directory.mkdir(mode=0o750, parents=True, exist_ok=True)
-            if not os.access(self.directory, os.W_OK | os.X_OK):
-                raise PermissionError(13, "permission denied")
-        except OSError as exc:
-            raise HipflexError(f"recordings: {self.directory}: {exc.strerror or exc}") from None
+        prepare(self.directory)
         self.max_bytes = config.record_max_mb * MB
         self.max_age_s = config.record_max_age_days * 86400.0
         self.clip_max_bytes = self.max_bytes // CLIP_SHARE
@@ -195,7 +118,7 @@ class Recorder:
         self.dropped = 0
         remove_partials(self.directory)
         prune(self.directory, self.max_bytes - self.clip_max_bytes, self.max_age_s)
-        self._session = time.strftime("%Y%m%d-%H%M%S")
+        self._session = stamp()
         self._wait = wait
         self._size = (width, height)
         self._max_repeat = max(1, round(MAX_GAP_S * self.fps))
@@ -225,9 +148,11 @@ class Recorder:
         self._wrong_size_logged = False
         self._closed = False
         self._story = Story()  # what the caption says
+        self._peaks = PeakFrames(width, height)
 
         # writer thread only
         self._clip: _Clip | None = None
+        self._stem = ""  # the set's name, for its clip and its stills
         self._thread = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
         self._thread.start()
         log.info(
@@ -252,6 +177,10 @@ class Recorder:
             self._busy = True
         elif event.type == "rep":
             self._busy, self._quiet_since = False, event.t
+            peak = event.data.get("peak_s")
+            still = self._peaks.take(peak) if isinstance(peak, int | float) else None
+            if still is not None:
+                self._jobs.put(("still", (still, dict(event.data), self._story.set_label)))
         elif event.type == "status" and event.data["status"] != "ok" and self._busy:
             self._busy, self._quiet_since = False, event.t  # the rep stops being judged
 
@@ -275,6 +204,7 @@ class Recorder:
         if tick <= self._last_tick:  # sooner than the clip's next frame is due
             return
         self._last_tick = tick
+        self._peaks.offer(t, rgb, pose, angles)
         slot = self._take_slot()
         if slot is None:
             self.dropped += 1
@@ -337,6 +267,8 @@ class Recorder:
                     self._write(arg)
                 elif kind == "open":
                     self._open(arg)
+                elif kind == "still":
+                    self._still(*arg)
                 else:
                     self._finish()
             except Exception as exc:  # the writer must outlive any clip, or slots run out
@@ -349,13 +281,14 @@ class Recorder:
 
     def _open(self, stem: str) -> None:
         prune(self.directory, self.max_bytes - self.clip_max_bytes, self.max_age_s)
+        self._stem = stem = free_stem(self.directory, stem)
         free = disk_free(self.directory)
         if free < MIN_FREE_MB * MB:
             log.error("recordings: not recording %s: only %d MB free on the disk", stem, free // MB)
             return
-        partial = self.directory / f".{stem}.partial.mp4"
-        try:  # 0640: the hipflex group (the coach's login) may watch, nobody else
-            writer = OverlayWriter(partial, self.fps, *self._size, mode=0o640)
+        partial = partial_path(self.directory / f"{stem}.mp4")
+        try:
+            writer = OverlayWriter(partial, self.fps, *self._size, mode=MODE)
         except HipflexError:
             partial.unlink(missing_ok=True)
             raise
@@ -373,9 +306,9 @@ class Recorder:
         for _ in range(repeat):
             clip.writer.write(self._rgb[slot], pose, self._captions[slot])
         clip.frames += repeat
-        if clip.frames >= clip.next_check:  # about once a second of clip
-            clip.next_check = clip.frames + round(self.fps)
-            if clip.partial.stat().st_size >= self.clip_max_bytes:
+        if clip.frames >= clip.next_check:  # twice a second of clip (the encoder holds
+            clip.next_check = clip.frames + max(1, round(self.fps / 2))  # ~0.7 s back)
+            if max(clip.writer.bytes_out, clip.partial.stat().st_size) >= self.clip_max_bytes:
                 log.warning("recordings: %s stopped at a quarter of storage.record_max_mb",
                             clip.stem)  # fmt: skip
                 self._finish()
@@ -384,24 +317,35 @@ class Recorder:
                 self._finish()
 
     def _finish(self) -> None:
-        clip, self._clip = self._clip, None
+        clip = self._clip
         if clip is None:
             return
-        clip.writer.close()
-        if readable_frames(clip.partial) <= 0:
+        clip.writer.close()  # raises on a full disk: _abandon deletes the partial
+        self._clip = None
+        codec, frames = probe(clip.partial)
+        if frames <= 0:
             clip.partial.unlink(missing_ok=True)
             if clip.frames:
                 log.error("recordings: %s could not be written (disk full or failing?); "
                           "deleted", clip.stem)  # fmt: skip
             return
         final = self.directory / f"{clip.stem}.mp4"
-        n = 1
-        while final.exists():
-            n += 1
-            final = self.directory / f"{clip.stem}-{n}.mp4"
-        os.rename(clip.partial, final)
-        log.info("recorded %s: %d frames, %.1f MB", final.name, clip.frames,
+        publish(clip.partial, final)
+        log.info("recorded %s: %d frames (%s), %.1f MB", final.name, frames, codec,
                  final.stat().st_size / MB)  # fmt: skip
+
+    def _still(self, still: Candidate, rep: dict[str, Any], set_label: str) -> None:
+        """The rep's still, into the set's group; a failure loses the still, not the clip."""
+        if not self._stem:
+            return
+        name = f"{self._stem}_rep{int(rep.get('index', 0)):03d}.jpg"
+        try:
+            if disk_free(self.directory) < MIN_FREE_MB * MB:
+                log.warning("recordings: no still %s: the disk is nearly full", name)
+                return
+            write_still(self.directory / name, render(still, rep, set_label), MODE)
+        except (OSError, ValueError, TypeError) as exc:
+            log.error("recordings: still %s not written: %s", name, exc)
 
     def _abandon(self, reason: str) -> None:
         """A clip that failed is dropped whole; the next set starts a fresh one."""

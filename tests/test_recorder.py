@@ -32,11 +32,13 @@ from edge.events import Event
 from edge.keypoints import save_keypoints
 from edge.pose import Pose
 from edge.recorder import LEAD_IN_S, MAX_FPS, MB, Recorder, prune
+from edge.recorder_encode import probe
 
 W, H, FPS = 160, 120, 30.0
 BITS = 8  # frame index drawn as 8 black/white 16x16 blocks along the bottom row (the
 # caption takes the top)
 CLIP = re.compile(r"^\d{8}-\d{6}_set(\d+)\.mp4$")
+STILL = re.compile(r"^\d{8}-\d{6}_set(\d+)_rep(\d{3})\.jpg$")
 # a lying figure in the lower half, away from the index blocks
 POSE = Pose(
     np.array(
@@ -69,9 +71,11 @@ def read_indices(path: Path) -> list[int]:
     return out
 
 
-def feed(rec: Recorder, n: int, events: dict[int, list[Event]] | None = None, noise=False):
+def feed(rec: Recorder, n: int, events: dict[int, list[Event]] | None = None, noise=False,
+         hip=None):  # fmt: skip
     """Frames 0..n-1 at 30 fps with the events of frame i sent just before it, as the loop
-    does (the judge's events come before the frame reaches the recorder)."""
+    does (the judge's events come before the frame reaches the recorder); `hip(i)`, if
+    given, is the right hip's live flexion at frame i (the left lies at 0)."""
     rgb = np.empty((rec._rgb.shape[1], rec._rgb.shape[2], 3), np.uint8)
     rng = np.random.default_rng(0)
     for i in range(n):
@@ -81,7 +85,8 @@ def feed(rec: Recorder, n: int, events: dict[int, list[Event]] | None = None, no
             rgb[:] = rng.integers(0, 256, rgb.shape, dtype=np.uint8)
         else:
             indexed_frame(i, rgb)
-        rec.frame(i / FPS, rgb, POSE)
+        angles = None if hip is None else ((0.0, hip(i)), (5.0, 90.0))
+        rec.frame(i / FPS, rgb, POSE, angles)
 
 
 def files(directory: Path) -> list[str]:
@@ -103,7 +108,9 @@ def test_a_set_is_recorded_from_its_lead_in_to_the_end_of_the_run(tmp_path):
     assert CLIP.match(name).group(1) == "01"
     path = tmp_path / "clips" / name
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert probe(path) == ("h264", len(range(90 - round(LEAD_IN_S * FPS), 180, 2)))
     cap = cv2.VideoCapture(str(path))
+    assert int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little") in (b"avc1", b"h264")
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (W, H)
     assert cap.get(cv2.CAP_PROP_FPS) == MAX_FPS
     cap.release()
@@ -168,6 +175,63 @@ def test_a_slow_disk_drops_frames_from_the_clip_never_from_the_loop(tmp_path, mo
     assert shown == sorted(shown) and len(shown) + rec.dropped == 150  # 300 frames at 15 fps
 
 
+# ------------------------------------------------------------------ stills
+
+
+def test_each_rep_gets_a_still_of_the_frame_nearest_its_peak(tmp_path):
+    """The right hip rises to 80 deg at frame 60 (2.0 s), holds to 90 and lowers; the rep
+    event comes at frame 150 with the judge's peak_s of 2.4 s (frame 72): the still is the
+    kept frame nearest it, with the skeleton and the rep's angles, named by set and rep."""
+    rec = Recorder(storage(tmp_path), FPS, W, H, set_pause_s=10.0, wait=True)
+
+    def hip(i: int) -> float:
+        return 80.0 + (i % 4) if 60 <= i <= 90 else 10.0  # a jittery hold at the top
+
+    rep_event = Event(5.0, "rep", {"index": 3, "leg": "right", "set": 1, "peak_s": 2.4,
+                                   "peak_hip_flexion_deg": 82.4,
+                                   "knee_flexion_at_peak_deg": 91.0,
+                                   "faults": ["lumbar_rounding"]})  # fmt: skip
+    feed(rec, 180, {30: [set_event(30, 1)], 150: [rep_event]}, hip=hip)
+    rec.close()
+    names = files(tmp_path / "clips")
+    assert len(names) == 2
+    clip, still = sorted(names, key=lambda n: n.endswith(".jpg"))
+    assert STILL.match(still).groups() == ("01", "003") and still.startswith(clip[:-4])
+    path = tmp_path / "clips" / still
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    bgr = cv2.imread(str(path))
+    assert bgr.shape == (H, W, 3)
+    blocks = bgr[-12:-4].reshape(8, -1, 16, 3)[:, :BITS].mean(axis=(0, 2, 3))
+    index = sum(1 << b for b in range(BITS) if blocks[b] > 128)
+    # frames are kept at 15 fps (even indices); the kept top frames nearest 72
+    assert abs(index - 72) <= 4 and index % 2 == 0
+    assert (bgr[:20] < 120).mean() > 0.5  # the caption band, darkened, at the top
+
+
+def test_no_still_without_frames_near_the_peak_and_none_outside_a_set(tmp_path):
+    rec = Recorder(storage(tmp_path), FPS, W, H, wait=True)
+    far = Event(3.0, "rep", {"index": 1, "leg": "right", "set": 1, "peak_s": 99.0})
+    feed(rec, 120, {30: [set_event(30, 1)], 90: [far]}, hip=lambda i: 50.0)
+    rec.close()
+    assert [n for n in files(tmp_path / "clips") if n.endswith(".jpg")] == []
+
+
+def test_a_still_that_cannot_be_written_loses_the_still_not_the_clip(tmp_path, caplog,
+                                                                    monkeypatch):  # fmt: skip
+    def failing(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rec_mod, "write_still", failing)
+    rec = Recorder(storage(tmp_path), FPS, W, H, wait=True)
+    rep_event = Event(3.0, "rep", {"index": 1, "leg": "right", "set": 1, "peak_s": 2.0})
+    feed(rec, 120, {30: [set_event(30, 1)], 90: [rep_event]}, hip=lambda i: 60 - abs(i - 60))
+    rec.close()
+    (name,) = files(tmp_path / "clips")
+    assert CLIP.match(name)
+    errors = [r.message for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "_rep001.jpg not written" in errors[0]
+
+
 # ------------------------------------------------------------------ limits
 
 
@@ -198,6 +262,23 @@ def test_prune_deletes_the_oldest_clips_until_the_rest_fit(tmp_path):
     ]
     assert prune(tmp_path, 8 * MB, 86400.0, now) == paths[:2]  # 14 MB -> 6 MB
     assert [p.exists() for p in paths] == [False, False, True, True]
+
+
+def test_prune_deletes_a_clip_with_its_stills_and_by_their_newest_file(tmp_path):
+    now, day = time.time(), 86400.0
+    old = [
+        make_clip_file(tmp_path, "20250101-100000_set01.mp4", 10, 31 * day, now),
+        make_clip_file(tmp_path, "20250101-100000_set01_rep001.jpg", 10, 31 * day, now),
+        make_clip_file(tmp_path, "20250101-100000_set01_rep002.jpg", 10, 31 * day, now),
+    ]
+    kept = [
+        make_clip_file(tmp_path, "20250101-100000_set02.mp4", 10, 29 * day, now),
+        make_clip_file(tmp_path, "20250101-100000_set02_rep003.jpg", 10, 31 * day, now),
+    ]
+    assert sorted(prune(tmp_path, 10**9, 30 * day, now)) == sorted(old)
+    assert all(p.exists() for p in kept)
+    # by size: the older group goes whole, stills and all
+    assert sorted(prune(tmp_path, 15, 30 * day, now)) == sorted(kept)
 
 
 @settings(max_examples=40, deadline=None)
@@ -327,7 +408,7 @@ def test_a_full_disk_loses_the_clip_not_the_loop(tiny_fs, caplog, monkeypatch):
     rec.close()
     assert files(tiny_fs / "clips") == []  # no partial, nothing that looks like a clip
     errors = [r.message for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1 and "could not be written" in errors[0]
+    assert len(errors) == 1 and "set01 abandoned" in errors[0] and "No space left" in errors[0]
 
 
 def test_an_unwritable_directory_is_one_clear_error(tmp_path):
@@ -378,7 +459,7 @@ def test_hipflex_run_records_one_clip_per_set_of_real_footage(tmp_path):
     sets = [e for e in events if e["type"] == "set"]
     reps = [e for e in events if e["type"] == "rep"]
     assert len(sets) == 2 and len(reps) == 2  # one rep per copy, 1 s pause: two sets
-    names = files(clips)
+    names = [n for n in files(clips) if n.endswith(".mp4")]
     assert [CLIP.match(n).group(1) for n in names] == ["01", "02"], names
     last_t = (2 * 199 - 1) / 30.0
     for name, s, r in zip(names, sets, reps, strict=True):
@@ -389,11 +470,23 @@ def test_hipflex_run_records_one_clip_per_set_of_real_footage(tmp_path):
         start = max(0.0, s["t"] - LEAD_IN_S)
         end = min(last_t, r["t"] + 1.0)  # the set is over 1 s after its rep
         expected = (end - start) * MAX_FPS
-        assert expected - 2 <= cap.get(cv2.CAP_PROP_FRAME_COUNT) <= expected + 2
+        frames = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        assert expected - 2 <= frames <= expected + 2
         ok, bgr = cap.read()
         assert ok and bgr.std() > 10  # real pixels, not a blank frame
         cap.release()
         assert stat.S_IMODE((clips / name).stat().st_mode) == 0o640
+        assert probe(clips / name) == ("h264", frames)  # H.264: what browsers play
+        # the rep's still: named by set and rep, private like the clip, skeleton drawn on
+        still = clips / f"{name[:-4]}_rep{r['index']:03d}.jpg"
+        assert stat.S_IMODE(still.stat().st_mode) == 0o640
+        image = cv2.imread(str(still))
+        assert image.shape == (352, 640, 3) and image.std() > 10
+        right_leg = np.all(np.abs(image.astype(int) - (15, 72, 217)) < 40, axis=2)
+        assert right_leg.sum() > 100  # the right leg's bones, in the report's orange
+    assert sorted(n for n in files(clips) if STILL.match(n)) == sorted(
+        f"{n[:-4]}_rep{r['index']:03d}.jpg" for n, r in zip(names, reps, strict=True)
+    )
     assert "hipflex.record: recorded" in log
 
 
