@@ -1,8 +1,9 @@
 """History's spool side: what the database cannot take goes to the spool (edge.spool)
 before the caller goes on, and back into the database when it can, in this run or the next.
 
-A mixin of edge.history.History, kept apart so the store's schema and queries and its
-full-disk handling can each be read on their own.
+A mixin of edge.history.History, kept apart so the store's queueing and its full-disk
+handling can each be read on their own. Replayed ops go through the same row writer
+(edge.history.rows) as live ones.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edge.errors import HipflexError
+from edge.history.rows import RowWriter
+from edge.history.schema import SERIES_COLUMNS
 from edge.spool import MIN_RESERVE, Spool, decode_op, encode_op, reserve_size, spool_path
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-log = logging.getLogger("edge.history")
-SERIES_WIDTH = 5  # columns of an angle sample (edge.history.SERIES_COLUMNS)
+log = logging.getLogger("edge.history")  # one logger for the whole store, as in the journal
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Op:
     spooled: bool = False
 
 
-class SpoolWriter:
+class SpoolWriter(RowWriter):
     """The spool methods of History; the attributes below are History's."""
 
     path: Path
@@ -45,17 +47,8 @@ class SpoolWriter:
     spooled_reps: int
     lost_reps: int
     _spool_full: bool
-    _session_id: int | None
-    _set_ids: dict[int, int]
-    _open_status: tuple[int, str] | None
 
     def _writable(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def _apply_op(self, conn: sqlite3.Connection, kind: str, payload: Any) -> None:
-        raise NotImplementedError
-
-    def _apply_session(self, conn: sqlite3.Connection, row: dict) -> None:
         raise NotImplementedError
 
     def _write_failed(self, exc: Exception) -> None:
@@ -118,7 +111,7 @@ class SpoolWriter:
         try:
             current: dict[str, Any] | None = None
             for record in records:
-                kind, payload, row = decode_op(record, SERIES_WIDTH)
+                kind, payload, row = decode_op(record, len(SERIES_COLUMNS))
                 if row != current:
                     current = row
                     self._enter_session(conn, row)
