@@ -153,6 +153,7 @@ def _tiles(session: dict[str, Any]) -> str:
     good_class = "good" if summary["reps"] and summary["good_reps"] / summary["reps"] >= 0.8 else ""
     round_class = "bad" if sum(rounding.values()) else "good"
     top = [(n, c) for n, c in summary["faults"].items() if n != "lumbar_rounding"]
+    top.sort(key=lambda nc: (-nc[1], nc[0]))  # most common first, whatever the summary's order
     other = f"{fault_label(top[0][0])} ×{top[0][1]}" if top else "none"
     if not reps:
         round_class, other = "", "–"
