@@ -6,7 +6,9 @@ A coach should get the session at a glance: the headline numbers and a one-line 
 top, then each set as a picture (the working leg's hip and knee angles, reps shaded good or
 faulted, faults named over the peak, and the pelvis tilt against the lumbar limit under it),
 the numbers under each picture, faults by leg, how the box judged (thresholds and cues), and
-the trend over the athlete's recent sessions. A session with no reps says why.
+the trend over the athlete's recent sessions. A session with no reps says why. When the box
+recorded the session (`storage.record`), each set also shows its clip and each rep its still
+at the peak (edge/report_media.py); those are linked, not embedded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ from edge.config.faults import REGISTRY
 from edge.history import LEGS, History
 from edge.report_charts import BAD, GOOD, LEG_COLOR, excess_tilt, leg_legend, set_chart
 from edge.report_css import CSS
+from edge.report_media import Media, find_media, set_media
 from edge.report_trend import judged_section, trend_section
 
 FAULT_LABELS = {f.name: (f.label, f.sees) for f in REGISTRY}
@@ -63,20 +67,26 @@ def plural(n: int, word: str) -> str:
 
 
 def build_report(history: History, session_id: int, trend_limit: int = 10,
-                 exercise: ExerciseConfig | None = None, profile: str = "") -> str:  # fmt: skip
+                 exercise: ExerciseConfig | None = None, profile: str = "", *,
+                 recordings: Path | None = None, link_from: Path | None = None) -> str:  # fmt: skip
     """The report for one session, as HTML text; target bands and thresholds from
-    `exercise` (the box's config, its `profile` named), else the defaults."""
+    `exercise` (the box's config, its `profile` named), else the defaults. Clips and stills
+    come from `recordings` (default: `clips` beside the history database, the box's layout),
+    linked relative to `link_from` (the report's folder) if given, else as file:// URLs."""
     session = history.session(session_id)
     series = history.series(session_id)
     trend = history.sessions(athlete=session["athlete"], last=trend_limit, until_id=session_id)
+    if recordings is None:
+        recordings = Path(history.path).parent / "clips"
+    media = find_media(recordings, session["started_at"], link_from)
     return _page(session, series, trend, Targets.of(exercise or ExerciseConfig()),
                  lambda sid: series if sid == session_id else history.series(sid),
-                 profile)  # fmt: skip
+                 profile, media)  # fmt: skip
 
 
 def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any]],
           targets: Targets, series_of: Callable[[int], np.ndarray],
-          profile: str = "") -> str:  # fmt: skip
+          profile: str = "", media: Media | None = None) -> str:  # fmt: skip
     athlete = session["athlete"] or "Untagged athlete"
     started = datetime.fromisoformat(session["started_at"]).astimezone()
     body = [
@@ -102,7 +112,8 @@ def _page(session: dict[str, Any], series: np.ndarray, trend: list[dict[str, Any
     else:
         body.append(f'<section class="nothing"><p>{_e(nothing_judged(session))}</p></section>')
     for number, leg, reps in sets:
-        body.append(_set_section(number, leg, reps, series, session["status"], targets))
+        body.append(_set_section(number, leg, reps, series, session["status"], targets,
+                                 media or Media()))  # fmt: skip
     if sets:
         body.append(_fault_table(session))
     body.append(judged_section(targets.config, profile))
@@ -253,9 +264,10 @@ def _set_section(
     series: np.ndarray,
     status: list[dict[str, Any]],
     targets: Targets,
+    media: Media,
 ) -> str:
     """A set: its chart twice (wide for desktops, narrow for phones; CSS shows one), the
-    key to it, and the reps' numbers."""
+    key to it, the reps' numbers, and its clip and stills if it was recorded."""
     good = sum(1 for r in reps if not r["faults"])
     charts = []
     for cls, width, max_rows in (("wide", 760.0, 6), ("narrow", 360.0, 5)):
@@ -286,8 +298,14 @@ def _set_section(
         '<div class="scroll"><table class="reps"><thead><tr><th>rep</th><th>peak hip</th>'
         "<th>knee at top</th>"
         "<th>pelvis beyond normal</th><th>lift</th><th>faults</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></div></section>"
+        f"<tbody>{rows}</tbody></table></div>"
+        f"{set_media(media, number, reps, _still_caption)}</section>"
     )
+
+
+def _still_caption(rep: dict[str, Any]) -> str:
+    faults = ", ".join(fault_label(f) for f in rep["faults"]) or "good"
+    return _e(f"Rep {rep['index']} · {rep['peak_hip_flexion_deg']:.0f}° · {faults}")
 
 
 def _rep_row(rep: dict[str, Any], targets: Targets) -> str:

@@ -1,5 +1,5 @@
 """The report's style sheet: system fonts, a phone layout under 600 px (narrow charts,
-tighter tables), and print rules."""
+tighter tables, smaller stills), and print rules."""
 
 CSS = """
 :root{--ink:#212529;--muted:#868e96;--line:#e9ecef;--good:#2f9e44;--bad:#e03131;
@@ -57,11 +57,17 @@ border-radius:999px;padding:0 8px;margin:1px 4px 1px 0;font-size:12px;white-spac
 .faults tr.key th{color:var(--bad)}
 .trend tr.now td{font-weight:700}.trend td{white-space:nowrap}
 .empty{color:var(--muted)}
+.clip{margin:12px 0 4px}.clip video{display:block;width:100%;max-width:640px;
+border-radius:6px;background:#000}.clip a{font-size:13px}
+.stills{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:10px;
+margin:10px 0 0}.stills figure{margin:0}.stills img{display:block;width:100%;height:auto;
+border-radius:6px}.stills figcaption{font-size:12px;color:#495057;margin-top:2px}
 footer{color:var(--muted);font-size:12px;margin-top:24px;text-align:center}
 @media (max-width:720px){.tiles{grid-template-columns:repeat(2,1fr)}}
 @media (max-width:600px){main{padding:16px 10px 30px}section{padding:12px 10px}
 .chart.wide{display:none}.chart.narrow{display:block}h1{font-size:28px}
-th,td{padding:5px 4px}.chip{white-space:normal}.faults td{width:22%}
+th,td{padding:5px 4px}.chip{white-space:normal}
+.stills{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}.faults td{width:22%}
 .faults td b{margin:0 4px}}
 @media print{body{background:#fff}section,.tile{box-shadow:none;border:1px solid var(--line)}
 section{break-inside:avoid}}

@@ -321,3 +321,32 @@ def test_report_cli_names_the_profile_and_its_thresholds(db, tmp_path):
     rows = {r[0]: r[1] for r in page.rows[""] if r[0] != "fault"}
     assert f"9° (default {LIMIT:g}°)" in rows["lumbar rounding"]
     assert "lumbar limit 9°" in page.charts[0][1]
+
+
+def test_the_report_finds_a_sessions_clips_and_stills_by_its_start_and_rep_index(tmp_path):
+    """Files of the run that started a moment after the session are its; a run a few
+    minutes later, or unrelated files, are not. Links are relative to the report's folder."""
+    from datetime import UTC, datetime
+
+    from edge.recorder_files import stamp
+    from edge.report_media import find_media
+
+    started = datetime(2026, 2, 2, 17, 0, 0, tzinfo=UTC)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    run, later = stamp(started.timestamp() + 1), stamp(started.timestamp() + 300)
+    names = [f"{run}_set01.mp4", f"{run}_set01_rep001.jpg", f"{run}_set02.mp4",
+             f"{run}_set02-2.mp4", f"{run}_set02_rep004.jpg", f"{later}_set01.mp4",
+             f"{later}_set01_rep001.jpg", "holiday.mp4", f".{run}_set03.partial.mp4"]  # fmt: skip
+    for name in names:
+        (clips / name).write_bytes(b"x")
+    media = find_media(clips, started.isoformat(), link_from=tmp_path / "out")
+    assert {k: [p.name for p in v] for k, v in media.clips.items()} == {
+        1: [f"{run}_set01.mp4"], 2: [f"{run}_set02-2.mp4", f"{run}_set02.mp4"]
+    }  # fmt: skip
+    assert {k: p.name for k, p in media.stills.items()} == {
+        1: f"{run}_set01_rep001.jpg", 4: f"{run}_set02_rep004.jpg"
+    }  # fmt: skip
+    assert media.href(media.stills[1]) == f"../clips/{run}_set01_rep001.jpg"
+    assert find_media(clips, datetime(2026, 3, 1, tzinfo=UTC).isoformat()).clips == {}
+    assert find_media(tmp_path / "missing", started.isoformat()).stills == {}

@@ -247,3 +247,86 @@ def test_report_layout_at_phone_and_desktop_width(tmp_path, browser, width):
         assert shot.shape[1] == width and shot.std() > 20
     messages = browser.do("POST", "/se/log", {"type": "browser"})
     assert not [m for m in messages if m["level"] in ("WARNING", "SEVERE")]
+
+
+def _recorded_session(tmp_path):
+    """A session in the history and, as the recorder names them, its first set's clip (H.264
+    from real footage, through the recorder's own writer) and a still per rep of that set."""
+    from conftest import footage_path
+
+    from edge.overlay import OverlayWriter
+    from edge.pose import Pose
+    from edge.recorder_files import stamp
+    from edge.stills import Candidate, render, write_still
+
+    started = datetime(2026, 2, 2, 17, 0, tzinfo=UTC)
+    a = make_analysis(seed=80, sets=(("right", 4), ("left", 3)))
+    with History(tmp_path / "h.db") as h:
+        h.import_analysis(a, athlete="Mia", started_at=started, series=make_series(a))
+        session = h.session(h.latest_id())
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    run = stamp(started.timestamp() + 1.0)  # the recorder starts a moment after the session
+    cap = cv2.VideoCapture(str(footage_path("supine_knee_raise_right.mp4")))
+    pose = Pose(np.zeros((17, 3), np.float32))
+    frames = []
+    with OverlayWriter(clips / f"{run}_set01.mp4", 15.0, 640, 352, mode=0o640) as writer:
+        while (item := cap.read())[0]:
+            rgb = cv2.cvtColor(item[1], cv2.COLOR_BGR2RGB)
+            frames.append(rgb)
+            writer.write(rgb, pose)
+    first_set = [r for r in session["reps"] if r["set"] == 1]
+    for rep in first_set:
+        still = Candidate(80.0, 2.0, frames[90], 1.0, pose, (0.0, 80.0))
+        write_still(clips / f"{run}_set01_rep{rep['index']:03d}.jpg",
+                    render(still, rep, "Set 1 - right leg"), 0o640)  # fmt: skip
+    return tmp_path / "h.db", clips, len(first_set)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_recorded_session_shows_its_stills_and_plays_its_clip(tmp_path, browser, width):
+    """Stills load, the clip plays in Chromium (H.264: what every browser decodes), the
+    layout fits the width; screenshots left in the tmp dir for a person to look at."""
+    db, _, n_stills = _recorded_session(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with History(db) as h:
+        page = build_report(h, h.latest_id(), link_from=out)
+    assert "../clips/" in page  # found beside the database, linked relative to the report
+    report = out / "report.html"
+    report.write_text(page, encoding="utf-8")
+    browser.do("POST", "/url", {"url": report.as_uri()})
+    _viewport(browser, width)
+    assert browser.script("return document.documentElement.scrollWidth") <= width
+    stills = browser.script(
+        "return [...document.querySelectorAll('.stills img')].map(i => "
+        "[i.complete, i.naturalWidth, i.getBoundingClientRect().width])"
+    )
+    assert len(stills) == n_stills
+    assert all(done and natural == 640 and 100 < shown <= width for done, natural, shown in stills)
+    video = browser.script(
+        "const v = document.querySelector('section.set video'); v.muted = true; v.play();"
+        "return [document.querySelectorAll('video').length, v.getAttribute('src')]"
+    )
+    assert video[0] == 1 and video[1].endswith("_set01.mp4")
+    state = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        state = browser.script(
+            "const v = document.querySelector('section.set video');"
+            "return [v.readyState, v.duration, v.error && v.error.code, v.currentTime,"
+            "v.videoWidth]"
+        )
+        if state[2] or (state[0] >= 2 and state[3] > 0.2):
+            break
+        time.sleep(0.2)
+    ready, duration, error, played, video_width = state
+    assert error is None, f"MediaError {error}"
+    assert ready >= 2 and abs(duration - 199 / 15) < 0.2 and video_width == 640
+    assert played > 0.2  # it actually plays, not just loads
+    browser.script("document.querySelector('section.set video').pause()")
+    shot = _full_page_shot(browser, width, tmp_path / f"report-recorded-{width}.png")
+    assert shot.shape[1] == width and shot.std() > 20
+    messages = browser.do("POST", "/se/log", {"type": "browser"})
+    assert not [m for m in messages if m["level"] in ("WARNING", "SEVERE")], messages
