@@ -12,7 +12,7 @@ from adversarial import make_adversarial_clip
 from edge.judge import faults as rules
 from edge.judge import judge_clip
 from edge.judge.pelvis import PATH_RANGE_DEG, PRIOR_PATH_DEG, PelvisScale
-from edge.kinematics import Basis
+from edge.kinematics import NUM, Basis, expected_tilt
 
 FPS, RADIUS = 30.0, 0.26
 
@@ -50,21 +50,51 @@ def test_path_is_learned_from_jittery_reps(true_deg):
         weight, travel = 12.0, 0.035  # a rep's sum of p^2 and its travel at the top
         noise = rng.normal(0.0, 0.02 * math.sqrt(weight), 2)  # SE 0.02 per axis at the top
         sums = (-travel * math.cos(a) * weight + noise[0], travel * math.sin(a) * weight + noise[1])
-        scale.learn(travel, 95.0, sums)
+        scale.learn(travel, 95.0, (*sums, weight))
     assert path_deg(scale) == pytest.approx(true_deg, abs=8.0)
+
+
+def normal_rep(scale: PelvisScale, per_deg: float, flexion: float = 95.0, excess: float = 0.0,
+               weight: float = 12.0) -> None:  # fmt: skip
+    """Teach `scale` one rep of an athlete whose hip travels `per_deg` per degree of tilt."""
+    travel = per_deg * (float(expected_tilt(flexion, NUM)) + excess)
+    scale.learn(travel, flexion, (-0.7 * travel * weight, 0.7 * travel * weight, weight))
+
+
+def test_scale_is_learned_from_a_clean_camera_at_once_and_a_rounded_rep_cannot_move_it():
+    scale = settled_scale()
+    scale.noise = 0.002  # torso lengths per axis per frame: BlazePose on real footage
+    nominal = scale.per_deg
+    true = 0.6 * nominal  # a short-radius athlete, far from the textbook pelvis
+    normal_rep(scale, true)
+    assert scale.per_deg == pytest.approx(true, rel=0.1)
+    for _ in range(3):
+        normal_rep(scale, true)
+    normal_rep(scale, true, excess=20.0)  # a rounded rep: three times the normal travel
+    assert scale.per_deg == pytest.approx(true, rel=0.05)
+
+
+def test_a_jittery_camera_leans_on_the_prior_longer():
+    clean, jittery = settled_scale(), settled_scale()
+    clean.noise, jittery.noise = 0.002, 0.05  # torso lengths per axis per frame: 0.7%
+    nominal = clean.per_deg
+    for scale in (clean, jittery):
+        normal_rep(scale, 0.6 * nominal)
+    assert abs(clean.per_deg - 0.6 * nominal) < abs(jittery.per_deg - 0.6 * nominal)
+    assert 0.6 * nominal < jittery.per_deg < nominal
 
 
 def test_path_stays_in_the_posterior_quadrant():
     scale = settled_scale()
     for _ in range(9):
-        scale.learn(0.03, 95.0, (5.0, -5.0))  # toward the feet and down: no tilt does that
+        scale.learn(0.03, 95.0, (5.0, -5.0, 12.0))  # toward the feet and down: no tilt does
     assert path_deg(scale) == pytest.approx(PATH_RANGE_DEG[0])
 
 
 def test_unknown_sums_teach_nothing():
     scale = settled_scale()
     before = (scale.path, scale.per_deg)
-    scale.learn(math.nan, 95.0, (math.nan, math.nan))
+    scale.learn(math.nan, 95.0, (math.nan, math.nan, math.nan))
     assert (scale.path, scale.per_deg) == before
 
 
@@ -80,7 +110,7 @@ def test_resting_point_averages_like_a_mean_then_follows_slowly():
     before = scale.per_deg
     scale = PelvisScale(FPS, RADIUS)
     scale.observe(xs, ys, 1.0, settled=True)
-    scale.learn(0.2, 95.0, (-1.0, 1.0))  # one frame of rest: too uncertain to learn from
+    scale.learn(0.2, 95.0, (-1.0, 1.0, 12.0))  # one frame of rest: too uncertain to learn from
     assert scale.per_deg == before and path_deg(scale) == pytest.approx(PRIOR_PATH_DEG)
     for _ in range(int(10 * FPS)):
         scale.observe(xs, ys, 1.0, settled=True)

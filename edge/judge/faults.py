@@ -34,6 +34,9 @@ OVERSHOOT_DEG = 15.0
 LIVE_Z = 2.5
 
 
+Sums = tuple[float, float, float]  # a lift's displacement weighted by progress, per axis; weight
+
+
 @dataclass
 class Measures:
     start_s: float
@@ -42,7 +45,7 @@ class Measures:
     peak_range: tuple[float, float]  # what it may be, the pelvis read within its jitter
     knee_deg: float  # working knee flexion at the top
     travel: float  # pelvis point's travel at the top along the athlete's path, torso lengths
-    path_sums: tuple[float, float]  # the travel fit's numerator (PelvisScale.learn)
+    path_sums: Sums  # the travel fit's sums (PelvisScale.learn)
     tilt_deg: float  # pelvic tilt at the top
     excess_deg: float  # pelvic tilt beyond the normal tilt for that flexion
     sure_excess_deg: float  # the part of it that jitter cannot explain
@@ -66,17 +69,17 @@ def top_of(rows: np.ndarray) -> tuple[int, np.ndarray, float]:
 
 
 def pelvis_travel(rows: np.ndarray, peak: int, bottom: float,
-                  pelvis: PelvisScale) -> tuple[float, float, tuple[float, float]]:  # fmt: skip
+                  pelvis: PelvisScale) -> tuple[float, float, Sums]:  # fmt: skip
     """The pelvis point's travel at the top of the lift along this athlete's path (torso
-    lengths), how far its jitter can move that at two standard errors, and the fit's
-    numerator (summed displacement, weighted by progress) from which the path is learned.
+    lengths), how far its jitter can move that at two standard errors, and the fit's sums
+    (displacement weighted by progress, per axis, and the weight) for PelvisScale.learn.
 
     The pelvis curls with the lift and uncurls with the return, so the hip's displacement
     is fitted as proportional to the lift's progress p (0 at the bottom, 1 at the peak)
     over every frame past a quarter of it: a least-squares slope through the origin, which
     weighs the top most and still uses the way up and down.
     """
-    nothing = (math.nan, math.nan, (math.nan, math.nan))
+    nothing = (math.nan, math.nan, (math.nan, math.nan, math.nan))
     hs = rows[:, Col.HIP_S]
     if not hs[peak] > bottom:
         return nothing
@@ -87,8 +90,8 @@ def pelvis_travel(rows: np.ndarray, peak: int, bottom: float,
         return nothing
     p = np.minimum(p[use], 1.0)
     weight = float(p @ p)
-    sums = (float(p @ pf[use]), float(p @ pn[use]))
-    travel = pelvis.along_path(*sums) / weight
+    sums = (float(p @ pf[use]), float(p @ pn[use]), weight)
+    travel = pelvis.along_path(sums[0], sums[1]) / weight
     jitter, reference = pelvis.noise, pelvis.reference_var
     margin = SURE_Z * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
     return travel, margin, sums

@@ -5,11 +5,13 @@ Both differ between athletes (exercise.md: hip travel per degree varies about tw
 so both are learned from the athlete. The pelvis point weighs the two hips by their own
 measured jitter; its resting place is averaged over every frame with the working leg low
 (rests and the bottom of each rep, where the normal tilt is nil), many more frames than
-rests alone. The travel per degree of the *normal* tilt is the median over the athlete's
-recent reps of (travel at the top) / (normal tilt for that flexion), started from the
-nominal `pelvis.radius_torso` as one pseudo-rep: a median that an occasional rounded rep
-cannot move, so excess tilt is judged against this athlete's own normal, not against a
-textbook pelvis.
+rests alone. The travel per degree of the *normal* tilt comes from the athlete's recent
+reps, each giving (travel at the top) / (normal tilt for that flexion): their mean in log
+terms, each rep weighted by how well its jitter let it measure the ratio, with the nominal
+`pelvis.radius_torso` as a prior good to a factor of 1.4, and reps far from the median left
+out, so that an occasional rounded rep cannot move it. Excess tilt is judged against this
+athlete's own normal, not against a textbook pelvis; a jittery camera leans on the prior
+for longer, a clean one learns the athlete from the first rep.
 
 The hip's path under tilt also differs (up for one athlete, toward the head for another),
 but it is one path per athlete: travel is read along the direction learned from the
@@ -33,7 +35,6 @@ from edge.tracking import gain
 SETTLED_DEG = 20.0
 SETTLE_TAU_S = 1.0
 JITTER_TAU_S = 3.0
-PRIOR_REPS = 1
 RECENT_REPS = 9
 MIN_NORMAL_TILT_DEG = 5.0  # reps with less normal tilt say little about its scale
 SPREAD = 2.0  # no athlete's travel per degree is further than this from the nominal
@@ -42,6 +43,9 @@ PATH_RANGE_DEG = (10.0, 80.0)  # every athlete's path lies within this
 PRIOR_PATH_WEIGHT = 4.0  # the prior path counts as this many frames at the top of a lift
 TYPICAL_TILT_DEG = 8.0  # the normal tilt near 90 deg of flexion
 PRIOR_STEPS = 30.0  # the hips weigh alike until the jitter estimates have seen about this many
+PRIOR_WEIGHT = 1.0 / 0.35**2  # the nominal scale, known to within a factor of 1.4
+OUTLIER = math.log(1.8)  # a rep this far from the median ratio is not a normal one
+MIN_REL_ERROR = 0.1  # no rep is taken as surer than this (the normal tilt itself varies)
 SURE_REFERENCE_VAR = 0.25  # reps teach the scale once the resting point averages 4 frames
 
 
@@ -51,8 +55,8 @@ class PelvisScale:
         self._steps = 0.0  # frame-to-frame steps the jitter estimates have seen
         self.noise = math.nan  # per-axis jitter of the pelvis point, torso lengths
         self.weight = 0.5  # of the left hip in the pelvis point
-        self._ratios: deque[float] = deque(maxlen=RECENT_REPS)
-        self._paths: deque[tuple[float, float]] = deque(maxlen=RECENT_REPS)
+        self._ratios: deque[tuple[float, float]] = deque(maxlen=RECENT_REPS)  # (log, weight)
+        self._paths: deque[tuple[float, float, float]] = deque(maxlen=RECENT_REPS)
         self._var = [math.nan, math.nan]  # each hip's jitter variance per axis, torso^2
         self._last: tuple[float, float, float, float] | None = None
         self.reference_var = 1.0
@@ -65,11 +69,18 @@ class PelvisScale:
         self._update()
 
     def _update(self) -> None:
-        self.per_deg = median([self._prior] * PRIOR_REPS + list(self._ratios))
+        # travel per degree: a precision-weighted mean of log ratios with the nominal as a
+        # prior, over the reps within OUTLIER of the median (a rounded rep is not normal)
+        prior = math.log(self._prior)
+        logs = [prior, *(r for r, _ in self._ratios)]
+        centre = median(logs)
+        kept = [(r, w) for r, w in self._ratios if abs(r - centre) <= OUTLIER]
+        total = PRIOR_WEIGHT + sum(w for _, w in kept)
+        self.per_deg = math.exp((PRIOR_WEIGHT * prior + sum(r * w for r, w in kept)) / total)
         prior = PRIOR_PATH_WEIGHT * TYPICAL_TILT_DEG * self._prior
         a = math.radians(PRIOR_PATH_DEG)
-        toward_head = prior * math.cos(a) - sum(f for f, _ in self._paths)
-        up = prior * math.sin(a) + sum(n for _, n in self._paths)
+        toward_head = prior * math.cos(a) - sum(s[0] for s in self._paths)
+        up = prior * math.sin(a) + sum(s[1] for s in self._paths)
         low, high = PATH_RANGE_DEG
         a = math.radians(min(max(math.degrees(math.atan2(up, toward_head)), low), high))
         self.path = (-math.cos(a), math.sin(a))
@@ -126,16 +137,21 @@ class PelvisScale:
         return (*frame[: Basis.HIP_X], w * lx + (1.0 - w) * rx, w * ly + (1.0 - w) * ry,
                 *frame[Basis.HIP_Y + 1 : Basis.HIP_W], w, *frame[Basis.HIP_W + 1 :])  # fmt: skip
 
-    def learn(self, travel: float, hip_flexion_deg: float, path_sums: tuple[float, float]) -> None:
-        """One finished rep: its hip travel (torso lengths) at its true flexion, and its
-        displacement summed over the lift with the lift's progress as weight (a fit's
-        numerator: summed over reps, it points along the path, however jittery each)."""
+    def learn(self, travel: float, hip_flexion_deg: float,
+              path_sums: tuple[float, float, float]) -> None:  # fmt: skip
+        """One finished rep: its hip travel (torso lengths) at its true flexion, and the
+        travel fit's sums: displacement weighted by progress per axis (summed over reps,
+        it points along the path, however jittery each) and the fit's weight."""
         if self.reference_var > SURE_REFERENCE_VAR:
             return  # measured from a resting point still too uncertain to teach anything
         normal = float(expected_tilt(hip_flexion_deg, _PY))
-        if path_sums[0] == path_sums[0] and path_sums[1] == path_sums[1]:
+        sf, sn, weight = path_sums
+        if sf == sf and sn == sn:
             self._paths.append(path_sums)
-        if travel == travel and normal >= MIN_NORMAL_TILT_DEG:
-            ratio = travel / normal
-            self._ratios.append(min(max(ratio, self._prior / SPREAD), self._prior * SPREAD))
+        se = self.noise * math.sqrt(1.0 / weight + self.reference_var) if weight > 0 else 0.0
+        if travel == travel and normal >= MIN_NORMAL_TILT_DEG and se == se:
+            ratio = min(max(travel / normal, self._prior / SPREAD), self._prior * SPREAD)
+            # the ratio's relative error, so a jittery rep teaches less than a clean one
+            rel = max(se / (self.per_deg * normal), MIN_REL_ERROR)
+            self._ratios.append((math.log(ratio), 1.0 / (rel * rel)))
         self._update()
