@@ -276,6 +276,29 @@ def test_report_cli(db, tmp_path):
     assert done.returncode == 1 and "no history database at" in done.stderr
 
 
+def test_report_cli_links_the_recordings_of_the_configured_directory(db, tmp_path):
+    """`hipflex report` looks for clips and stills in the config's storage.record_dir and
+    links them relative to the report, so the folder can be copied off the box whole."""
+    from edge.recorder_files import stamp
+
+    clips, out = tmp_path / "recordings", tmp_path / "out" / "r.html"
+    clips.mkdir()
+    out.parent.mkdir()
+    run = stamp(datetime(2026, 2, 6, 17, 0, 2, tzinfo=UTC).timestamp())  # the latest session
+    for name in (f"{run}_set01.mp4", f"{run}_set01_rep001.jpg"):
+        (clips / name).write_bytes(b"x")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nrecord_dir = "{clips}"\n')
+    done = subprocess.run(
+        [HIPFLEX, "report", "--db", db, "--out", out, "--config", config],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert f'"../recordings/{run}_set01.mp4"' in text
+    assert f'"../recordings/{run}_set01_rep001.jpg"' in text
+
+
 def test_unknown_knee_and_pelvis_angles_show_as_a_dash(tmp_path):
     analysis = make_analysis(seed=11)
     analysis["reps"][0]["knee_flexion_at_peak_deg"] = None

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
                 raise HipflexError(f"no session {args.session[:30]} in {history.path}")
         config = load_config(args.config)
         page = build_report(history, session_id, trend_limit=args.trend,
-                            exercise=config.exercise, profile=config.profile)  # fmt: skip
+                            exercise=config.exercise, profile=config.profile,
+                            recordings=Path(config.storage.record_dir),
+                            link_from=args.out.resolve().parent)  # fmt: skip
     try:
         args.out.write_text(page, encoding="utf-8")
     except OSError as exc:
