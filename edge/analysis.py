@@ -4,12 +4,17 @@ plus the readable table `hipflex analyze` prints without --json."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from edge.config.exercise import ExerciseConfig
+from edge.config.faults import FAULTS
 from edge.errors import HipflexError
-from edge.judge import FAULTS, judge_clip
-from edge.judge.trace import Trace
-from edge.keypoints import KeypointTrack
+
+if TYPE_CHECKING:
+    from edge.config.exercise import ExerciseConfig
+    from edge.keypoints import KeypointTrack
+
+LEGS = ("left", "right")
 
 
 def analyze_track(
@@ -19,6 +24,12 @@ def analyze_track(
     trace_path: str | None = None,
 ) -> dict:
     """Judge a whole clip with the live judge; `trace_path` also writes its per-frame CSV."""
+    # Imported here: the history reads summarize() from this module, and listing sessions
+    # must not load the judge.
+    from edge.config.exercise import ExerciseConfig
+    from edge.judge import judge_clip
+    from edge.judge.trace import Trace
+
     config = config or ExerciseConfig()
     if trace_path is None:
         result = judge_clip(track.keypoints, track.landmarks, track.fps, config)
@@ -40,7 +51,6 @@ def analyze_track(
         status.append(
             {"start_s": round(e.t, 3), "end_s": round(end, 3), "status": e.data["status"]}
         )
-    counts = Counter(name for rep in reps for name in rep["faults"])
     return {
         "source": source,
         "model": track.model,
@@ -49,14 +59,26 @@ def analyze_track(
         "duration_s": duration,
         "status": status,
         "reps": reps,
-        "summary": {
-            "reps": len(reps),
-            "good_reps": sum(1 for rep in reps if not rep["faults"]),
-            "by_leg": {
-                leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in ("left", "right")
-            },
-            "faults": {name: counts[name] for name in FAULTS if counts[name]},
-        },
+        "summary": summarize(reps),
+    }
+
+
+def summarize(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `summary` object of the analyze schema, from the reps: how many, how many had no
+    fault, how many per leg, and how many had each fault. One function for `analyze` and
+    for every session read from the history, so the two can never disagree.
+
+    Faults are counted in the registry's order (edge.config.faults), the order they are
+    listed everywhere. A name the registry does not know (a session stored by another
+    hipflex version) is still counted, after the known ones, by name."""
+    reps = list(reps)
+    counts = Counter(name for rep in reps for name in rep["faults"])
+    unknown = sorted(set(counts) - set(FAULTS))
+    return {
+        "reps": len(reps),
+        "good_reps": sum(1 for rep in reps if not rep["faults"]),
+        "by_leg": {leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in LEGS},
+        "faults": {name: counts[name] for name in (*FAULTS, *unknown) if counts[name]},
     }
 
 

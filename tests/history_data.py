@@ -12,17 +12,6 @@ from typing import Any
 
 import numpy as np
 
-FAULTS = (
-    "lumbar_rounding",
-    "chest_lift",
-    "down_leg_bent",
-    "short_range",
-    "over_flexion",
-    "knee_angle",
-    "band_unloaded",
-    "too_fast",
-)
-
 
 def make_analysis(
     seed: int = 0,
@@ -96,7 +85,7 @@ def make_analysis(
 
 
 def expected_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
-    """The summary written out longhand, independent of edge.history.summarize."""
+    """The summary written out longhand, independent of edge.analysis.summarize."""
     faults: dict[str, int] = {}
     for rep in reps:
         for name in rep["faults"]:

@@ -18,11 +18,30 @@ import pytest
 from conftest import fill
 from history_data import expected_summary, make_analysis, make_series
 
+from edge.analysis import summarize
+from edge.config.faults import FAULTS
 from edge.errors import HipflexError
 from edge.events import Event
 from edge.history import MIGRATIONS, SCHEMA_VERSION, SERIES_COLUMNS, History, migrate
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_stored_session_lists_its_faults_as_analyze_does(tmp_path):
+    """One summary for both (edge.analysis.summarize): faults in the registry's order, and
+    a name the registry does not know (a fault renamed since) after them, not dropped."""
+    analysis = make_analysis(seed=7)
+    analysis["reps"][0]["faults"] = ["zz_retired"]
+    analysis["reps"][1]["faults"] = ["aa_retired", "lumbar_rounding"]
+    analysis["reps"][2]["faults"] = ["too_fast"]
+    with History(tmp_path / "h.db") as h:
+        h.import_analysis(analysis)
+        (session,) = h.sessions()
+    faults = session["summary"]["faults"]
+    assert faults == expected_summary(analysis["reps"])["faults"]  # the counts
+    known = [name for name in FAULTS if name in faults]
+    assert list(faults) == [*known, "aa_retired", "zz_retired"]
+    assert session["summary"] == summarize(session["reps"])
 
 
 def rep_rows(db: Path) -> list[tuple]:

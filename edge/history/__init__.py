@@ -15,10 +15,9 @@ Where to look:
 
 from __future__ import annotations
 
-from edge.history.reader import summarize
+from edge.analysis import LEGS, summarize
 from edge.history.schema import (
     DEFAULT_DB,
-    LEGS,
     MIGRATIONS,
     REP_FIELDS,
     SCHEMA_VERSION,

@@ -9,16 +9,16 @@ command shows it, and on the wire.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edge.analysis import summarize
 from edge.dbfile import reading
 from edge.errors import HipflexError
-from edge.history.schema import LEGS, SERIES_COLUMNS, utc_text
+from edge.history.schema import SERIES_COLUMNS, utc_text
 
 
 class HistoryReader:
@@ -167,21 +167,6 @@ class HistoryReader:
             session["summary"] = summarize(session["reps"])
             out.append(session)
         return out
-
-
-def summarize(reps: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The `summary` object of the analyze schema, computed from reps."""
-    reps = list(reps)
-    counts: dict[str, int] = {}
-    for rep in reps:
-        for name in rep["faults"]:
-            counts[name] = counts.get(name, 0) + 1
-    return {
-        "reps": len(reps),
-        "good_reps": sum(1 for rep in reps if not rep["faults"]),
-        "by_leg": {leg: sum(1 for rep in reps if rep["leg"] == leg) for leg in LEGS},
-        "faults": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-    }
 
 
 def _casefold(text: str | None) -> str | None:

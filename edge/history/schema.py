@@ -24,7 +24,6 @@ from edge.dbfile import check_contents, check_db_file
 from edge.errors import HipflexError
 
 DEFAULT_DB = Path("/var/lib/hipflex/hipflex.db")
-LEGS = ("left", "right")
 REP_FIELDS = (
     "index",
     "leg",
