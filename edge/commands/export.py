@@ -13,25 +13,9 @@ from edge.commands.history import add_db_argument
 
 HELP = "export every rep (CSV, one row per rep) or every session (JSON) for a spreadsheet"
 
-CSV_COLUMNS = (
-    "session",
-    "started_at",
-    "athlete",
-    "source",
-    "model",
-    "set",
-    "index",
-    "leg",
-    "start_s",
-    "peak_s",
-    "end_s",
-    "peak_hip_flexion_deg",
-    "knee_flexion_at_peak_deg",
-    "pelvis_tilt_deg",
-    "lift_s",
-    "good",
-    "faults",
-)
+# A CSV row is one rep: these columns of its session, then the rep's own fields
+# (edge.history.REP_FIELDS, read in write(): edge.history is too heavy for the parser).
+SESSION_COLUMNS = ("session", "started_at", "athlete", "source", "model")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
     from edge.config.validators import printable
+    from edge.history import REP_FIELDS
 
     if fmt == "json":
         document = {
@@ -101,7 +86,10 @@ def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
         json.dump(document, out, indent=1)
         out.write("\n")
         return
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # the rep's fields as stored, its set first; `good` is derived, and joins the faults
+    as_is = ("set", *(k for k in REP_FIELDS if k not in ("set", "faults")))
+    columns = (*SESSION_COLUMNS, *as_is, "good", "faults")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for s in sessions:
         for rep in s["reps"]:
@@ -112,7 +100,7 @@ def write(sessions: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
                     "athlete": printable(s["athlete"]),
                     "source": s["source"],
                     "model": s["model"],
-                    **{k: rep[k] for k in CSV_COLUMNS[5:15]},
+                    **{k: rep[k] for k in as_is},
                     "good": int(not rep["faults"]),
                     "faults": ";".join(rep["faults"]),
                 }
