@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from fleet_broker import Broker, make_certs, require_mosquitto, wait_for
+from netstat import NET_TABLES, socket_inodes, table_inodes
 from synthetic import make_clip
 from test_fleet_broker import Running, box_reps, fleet_reps, record_session
-from test_security import NET_TABLES, socket_inodes, table_inodes
 
 from edge.config.fleet import FleetConfig
 from edge.fleet.publisher import Publisher

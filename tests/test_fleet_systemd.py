@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_systemd import INSTALLED_EXEC, MAX_EXPOSURE, UNIT, directives, systemd_analyze
+from units import INSTALLED_EXEC, MAX_EXPOSURE, UNIT, directives, systemd_analyze
 
 from edge.commands.fleet import DROPIN
 

@@ -16,38 +16,12 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, footage_path
+from netstat import NET_TABLES, socket_inodes, table_inodes
 from synthetic import make_clip
 
 from edge.keypoints import save_keypoints
 
 EDGE = REPO / "edge"
-NET_TABLES = ("tcp", "tcp6", "udp", "udp6", "udplite", "udplite6", "raw", "raw6")
-
-
-def socket_inodes(pid: int) -> set[int]:
-    """Inodes of every socket the process holds open."""
-    inodes = set()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    for fd in fd_dir.iterdir():
-        try:
-            target = os.readlink(fd)
-        except FileNotFoundError:  # closed while we looked
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[len("socket:[") : -1]))
-    return inodes
-
-
-def table_inodes(pid: int, table: str) -> set[int]:
-    """Socket inodes listed in /proc/<pid>/net/<table> (the process's network namespace)."""
-    path = Path(f"/proc/{pid}/net/{table}")
-    if not path.exists():
-        return set()
-    lines = path.read_text().splitlines()[1:]
-    column = 6 if table == "unix" else 9  # the "Inode" column
-    return {int(line.split()[column]) for line in lines if len(line.split()) > column}
-
-
 def start_run(tmp_path: Path, source: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "edge", "run", "--source", str(source), "--feedback", "mock",
