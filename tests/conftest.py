@@ -17,12 +17,13 @@ REFERENCE = FOOTAGE / "reference"
 
 _tracks: dict = {}
 
-# `make test-fast` runs `-m "not slow and not footage"`. Besides the marks written in the test
-# files, these are marked here, per file where a whole file is slow, so the list stays in one
-# place: files that start the box (`hipflex run`), a broker, a database, a browser or the pose
-# model, or spawn `hipflex` for every case; single tests that take over ~3 s; every test in a
-# `*_footage.py` file or using a fixture that runs the model on the footage (footage too); and
-# every test using the synthetic batch.
+# Each folder of tests/ mirrors a part of the package and is a mark of its own (`pytest -m
+# judge`). `make test-fast` runs `-m "not slow and not footage"`. Besides the marks written in
+# the test files, these are marked here, per file where a whole file is slow, so the list
+# stays in one place: files that start the box (`hipflex run`), a broker, a database, a
+# browser or the pose model, or spawn `hipflex` for every case; single tests that take over
+# ~3 s; every test in a `*_footage.py` file or using a fixture that runs the model on the
+# footage (footage too); and every test using the synthetic batch.
 SLOW_FILES = frozenset(
     f"test_{name}.py"
     for name in (
@@ -45,9 +46,17 @@ SLOW_FIXTURES = frozenset({"pose_track", "batch_results"})
 FOOTAGE_FIXTURES = frozenset({"pose_track"})
 
 
+FOLDERS = frozenset(
+    {"judge", "pose", "config", "box", "sources", "storage", "fleet", "coach", "cli"}
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        folder = item.path.parent.name  # tests/<folder>/ mirrors the package: -m judge, ...
+        if folder in FOLDERS:
+            item.add_marker(getattr(pytest.mark, folder))
         fixtures = set(getattr(item, "fixturenames", ()))
         footage = item.path.name.endswith("_footage.py") or bool(fixtures & FOOTAGE_FIXTURES)
         if footage:

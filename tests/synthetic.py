@@ -12,7 +12,7 @@ position" phase and a long loss of the athlete between sets.
 
 Each rep injects zero, one or two of the eight faults; the truth lists them per rep.
 `make_clip(seed, jitter_pct=...)` gives the harder, fully seeded adversarial clips instead
-(tests/adversarial.py; scored by tests/judge_score.py and tests/test_judge_matrix.py).
+(tests/adversarial.py; scored by tests/judge_score.py and tests/judge/test_judge_matrix.py).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def make_client(
 def _unix_socketpair() -> tuple[socket.socket, socket.socket]:
     """paho wakes its loop through a socket pair it makes from loopback TCP (for Windows);
     a Unix pair does the same here, so the box's only AF_INET socket is the broker's and
-    the unit's IPAddressAllow lists the broker alone. tests/test_fleet_run.py checks it."""
+    the unit's IPAddressAllow lists the broker alone. tests/fleet/test_fleet_run.py checks it."""
     pair = socket.socketpair()
     for end in pair:
         end.setblocking(False)

@@ -17,7 +17,7 @@ import pytest
 from edge.commands.watch import LineReader, connect, parse_line, render, stopped
 from edge.livefeed import SOCKET_MODE, LiveFeed
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
 
 STATE = {

@@ -13,7 +13,7 @@ from units import INSTALLED_EXEC, MAX_EXPOSURE, UNIT, directives, systemd_analyz
 
 from edge.commands.fleet import DROPIN
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DROPIN_EXAMPLE = REPO / "systemd" / "hipflex-fleet.conf"
 COLLECTOR = REPO / "systemd" / "hipflex-collector.service"
 ENTRY = Path(sys.executable).with_name("hipflex")

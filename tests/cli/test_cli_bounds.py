@@ -1,7 +1,7 @@
 """Every numeric command-line option is range-checked before anything runs (issue 13): one
 line worded like a config key's, e.g. "--threads 100000: must be between 0 and 16"
 (`--threads 100000` once exhausted this machine). `history --last` is bounded by its own
-argument type (tests/test_history_cli.py)."""
+argument type (tests/storage/test_history_cli.py)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ from edge.history import REP_FIELDS, History
 from edge.loop import Box, RunOptions
 from edge.pose import Pose
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AMBER = 22
 FRAME_PERIOD_S = 0.004  # the fake camera's pace: fast enough for a short test, no drops
 # Blink fast enough that half a second tells a blinking light from a solid one.

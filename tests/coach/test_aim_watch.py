@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conftest import footage_path
 
-HIPFLEX = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hipflex"
+HIPFLEX = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hipflex"
 UPDATE = re.compile(rb"update (\d+)")
 
 

@@ -16,7 +16,7 @@ from edge.config.profiles import PROFILES
 from edge.config.schema import Config
 from edge.config.validators import number_text, range_text
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "edge" / "config" / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "edge" / "config" / "config.example.toml"
 TABLE = re.compile(r"^\[([A-Za-z0-9_.]+)\]$")
 KEY = re.compile(r"^([A-Za-z0-9_]+) = ")
 

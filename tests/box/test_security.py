@@ -1,6 +1,6 @@
 """Security properties of the running box (issue 7): no network socket, a 0660 live-view
 socket, a warning for a config others may rewrite, and no way for a config value to reach
-a shell. The unit's `systemd-analyze security` exposure is asserted in tests/test_systemd.py.
+a shell. The unit's `systemd-analyze security` exposure is asserted in tests/box/test_systemd.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from edge.errors import HipflexError
 from edge.events import Event
 from edge.history import MIGRATIONS, SCHEMA_VERSION, SERIES_COLUMNS, History, migrate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_stored_session_lists_its_faults_as_analyze_does(tmp_path):

@@ -16,7 +16,7 @@ from history_data import make_analysis
 
 from edge.history import History
 
-HIPFLEX = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hipflex"
+HIPFLEX = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hipflex"
 DAY0 = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)  # 17:00 in Oslo (UTC+1 in March)
 
 

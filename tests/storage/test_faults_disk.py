@@ -1,7 +1,7 @@
 """A full disk under a running `hipflex run`: history writes fail, the cues go on, and once
 there is space again every rep emitted during the outage reaches the database.
 
-The database lives on a real 256 KiB tmpfs (needs root, like tests/test_history.py), which
+The database lives on a real 256 KiB tmpfs (needs root, like tests/storage/test_history.py), which
 the test fills after the first rep and frees after two more.
 """
 

@@ -14,7 +14,7 @@ from edge.config.keys import leaf_paths
 from edge.config.load import config_from_toml
 from edge.config.schema import Config
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "edge" / "config" / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "edge" / "config" / "config.example.toml"
 
 
 def hipflex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from history_data import expected_summary, make_analysis
 from edge.events import Event
 from edge.history import History
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
 DAY0 = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)
 

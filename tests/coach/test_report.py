@@ -17,7 +17,7 @@ from edge.events import Event
 from edge.history import History
 from edge.report import build_report
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
 LIMIT = ExerciseConfig().faults.lumbar_rounding.max_excess_tilt_deg
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from edge.config.feedback import BUS_PINS, WIRING, pin_warnings
 from edge.config.load import config_from_toml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HIPFLEX = REPO / ".venv" / "bin" / "hipflex"
 
 

@@ -23,7 +23,7 @@ from test_run_signals import STOP_S, running_boxes
 from edge.errors import CameraError
 from edge.sources.picamera import import_failure
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "hipflex.service"
 DTYPE = (
     "numpy.dtype size changed, may indicate binary incompatibility. "

@@ -23,7 +23,7 @@ from edge.console import Console, fit
 from edge.events import Event
 from edge.keypoints import save_keypoints
 
-HIPFLEX = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hipflex"
+HIPFLEX = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hipflex"
 REP_LINE = re.compile(r"^\d\d:\d\d\.\d  R(\d+) (left|right) (\d+)° (.+)$")
 
 
