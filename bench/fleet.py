@@ -33,12 +33,13 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from fleet_broker import Broker, make_certs, wait_for  # noqa: E402
 from history_data import make_analysis  # noqa: E402
 
+from edge.analysis import analysis_events  # noqa: E402
 from edge.fleet import SESSION, box_topic  # noqa: E402
 from edge.fleet.collector import Collector  # noqa: E402
 from edge.fleet.mqtt import make_client  # noqa: E402
 from edge.fleet.publisher import Publisher  # noqa: E402
 from edge.fleet.store import open_fleet_db  # noqa: E402
-from edge.history import History, analysis_events  # noqa: E402
+from edge.history import History  # noqa: E402
 
 
 def ms(values: list[float]) -> str:

@@ -1,5 +1,7 @@
 """Whole-clip analysis: a KeypointTrack in, the `analyze --json` schema out (a contract),
-plus the readable table `hipflex analyze` prints without --json."""
+plus what is derived from that schema alone: the summary (one, for analyze and the history),
+the events a live run would have emitted (for importing a result into the history), and the
+readable table `hipflex analyze` prints without --json."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge.config.faults import FAULTS
 from edge.errors import HipflexError
+from edge.events import Event
 
 if TYPE_CHECKING:
     from edge.config.exercise import ExerciseConfig
@@ -129,3 +132,24 @@ def _why_none(result: dict) -> str:
     if any(p["status"] in ("no_athlete", "tracking_lost") for p in result["status"]):
         return "the athlete was not seen well enough"
     return "no lift of one leg from a resting pose with both legs long on the floor"
+
+
+def analysis_events(analysis: Mapping[str, Any]) -> list[Event]:
+    """The events a live run would have emitted for an `analyze` result, in time order:
+    a "set" event when each set starts, a "rep" event when each rep ends, and a "status"
+    event at each status change."""
+    events: list[Event] = []
+    seen_sets: set[int] = set()
+    for rep in analysis["reps"]:
+        if rep["set"] not in seen_sets:
+            seen_sets.add(rep["set"])
+            events.append(Event(rep["start_s"], "set", {"set": rep["set"], "leg": rep["leg"]}))
+        events.append(Event(rep["end_s"], "rep", dict(rep)))
+    periods = sorted(analysis["status"], key=lambda p: p["start_s"])
+    for i, period in enumerate(periods):
+        events.append(Event(period["start_s"], "status", {"status": period["status"]}))
+        following = periods[i + 1]["start_s"] if i + 1 < len(periods) else None
+        if following is None or following > period["end_s"]:
+            events.append(Event(period["end_s"], "status", {"status": "ok"}))
+    order = {"status": 0, "set": 1, "rep": 2}
+    return sorted(events, key=lambda e: (e.t, order[e.type]))

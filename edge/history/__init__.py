@@ -28,7 +28,7 @@ from edge.history.schema import (
     migrate,
     utc_text,
 )
-from edge.history.writer import History, analysis_events
+from edge.history.writer import History
 
 __all__ = [
     "DEFAULT_DB",
@@ -39,7 +39,6 @@ __all__ = [
     "SERIES_COLUMNS",
     "TABLES",
     "History",
-    "analysis_events",
     "connect",
     "default_db_path",
     "migrate",

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.analysis import analysis_events
 from edge.dbfile import disk_full
 from edge.errors import HipflexError
 from edge.events import Event
@@ -392,27 +393,6 @@ class History(SpoolWriter, HistoryReader):
         if n:
             log.info("history: deleted %d sessions that started before %s", n, utc_text(cutoff))
         return n
-
-
-def analysis_events(analysis: Mapping[str, Any]) -> list[Event]:
-    """The events a live run would have emitted for an `analyze` result, in time order:
-    a "set" event when each set starts, a "rep" event when each rep ends, and a "status"
-    event at each status change."""
-    events: list[Event] = []
-    seen_sets: set[int] = set()
-    for rep in analysis["reps"]:
-        if rep["set"] not in seen_sets:
-            seen_sets.add(rep["set"])
-            events.append(Event(rep["start_s"], "set", {"set": rep["set"], "leg": rep["leg"]}))
-        events.append(Event(rep["end_s"], "rep", dict(rep)))
-    periods = sorted(analysis["status"], key=lambda p: p["start_s"])
-    for i, period in enumerate(periods):
-        events.append(Event(period["start_s"], "status", {"status": period["status"]}))
-        following = periods[i + 1]["start_s"] if i + 1 < len(periods) else None
-        if following is None or following > period["end_s"]:
-            events.append(Event(period["end_s"], "status", {"status": "ok"}))
-    order = {"status": 0, "set": 1, "rep": 2}
-    return sorted(events, key=lambda e: (e.t, order[e.type]))
 
 
 def _decimate(t: np.ndarray, period: float) -> np.ndarray:

@@ -17,13 +17,14 @@ from fleet_broker import GYM, USERS, Broker, make_certs, require_mosquitto, wait
 from history_data import make_analysis
 
 from edge import __version__
+from edge.analysis import analysis_events
 from edge.config.fleet import FleetConfig
 from edge.fleet import HEALTH, SESSION, box_topic
 from edge.fleet.collector import Collector
 from edge.fleet.mqtt import make_client
 from edge.fleet.publisher import MAX_INFLIGHT, Publisher
 from edge.fleet.store import open_fleet_db
-from edge.history import History, analysis_events
+from edge.history import History
 from edge.livefeed import LiveFeed
 
 
