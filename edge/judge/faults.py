@@ -46,7 +46,7 @@ class Measures:
     knee_deg: float  # working knee flexion at the top
     travel: float  # pelvis point's travel at the top along the athlete's path, torso lengths
     path_sums: Sums  # the travel fit's sums (PelvisScale.learn)
-    tilt_deg: float  # pelvic tilt at the top
+    tilt_deg: float  # posterior pelvic tilt at the top, as reported (never below 0)
     excess_deg: float  # pelvic tilt beyond the normal tilt for that flexion
     sure_excess_deg: float  # the part of it that jitter cannot explain
     lift_s: float  # bottom to top, NaN when the bottom was not seen
@@ -198,7 +198,8 @@ def measure(rows: np.ndarray, bottom_seen: bool, pelvis: PelvisScale,
         knee_deg=_median(rows[near, Col.KNEE_W]),
         travel=travel,
         path_sums=path_sums,
-        tilt_deg=tilt,
+        # a hip that went the other way (a curl dragging it toward the feet) is no tilt
+        tilt_deg=max(tilt, 0.0),
         excess_deg=excess,
         sure_excess_deg=sure,
         lift_s=lift_time(rows, peak, bottom) if bottom_seen else math.nan,

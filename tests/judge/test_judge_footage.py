@@ -53,6 +53,9 @@ def mid_lift(rep: dict) -> float:
 def check_lower_rates_and_cuts(track: KeypointTrack) -> None:
     tucks = analyze_track(track)["reps"]
     assert len(tucks) == 4
+    # a tuck curls the trunk and drags the hip toward the feet: no posterior tilt, and
+    # nothing a coach would read as a negative one
+    assert all(r["pelvis_tilt_deg"] == 0.0 for r in tucks), [r["pelvis_tilt_deg"] for r in tucks]
     for fps in (10.0, 15.0):
         reps = analyze_track(resampled(track, fps))["reps"]
         assert len(reps) == 4, f"{fps} fps: {len(reps)} tucks"
