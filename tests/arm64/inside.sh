@@ -87,6 +87,22 @@ if as_coach env GPIOZERO_PIN_FACTORY=mock hipflex selftest --feedback mock --run
 else
     fail "hipflex selftest: $(tail -5 "$WORK/selftest.log")"
 fi
+# ---- recordings (storage.record): PyAV's aarch64 wheel encodes H.264 beside apt's numpy
+if out=$(as_coach $APP/venv/bin/python -c '
+import pathlib, tempfile
+import numpy as np
+from edge.recorder_encode import H264Writer, probe
+path = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4"
+writer = H264Writer(path, 15.0, 320, 240)
+for i in range(15):
+    writer.write(np.full((240, 320, 3), 16 * i, np.uint8))
+writer.close()
+print(*probe(path))
+' 2>&1) && [ "$out" = "h264 15" ]; then
+    pass "a recording on arm64: 15 frames written and read back as H.264 (PyAV)"
+else
+    fail "recording on arm64: $out"
+fi
 if as_coach $APP/venv/bin/python hipflex/tests/arm64/landmarks.py work \
     >"$WORK/arm64_landmarks.json" 2>"$WORK/landmarks.log"; then
     pass "landmark model on the fixed frame (compared with x86 below)"
