@@ -221,18 +221,12 @@ class StreamingJudge:
             self._pending = None
         bottom = max(bottom, self._n - 1 - round(cfg.rep.lookback_s * self.fps), 0)
         leg = majority_leg(self._rows[bottom : self._n], 0.5 * cfg.rep.start_deg)
-        same_set = self._last_leg == leg and t - self._last_end_t <= cfg.rep.set_pause_s
+        same_set = self._continues_set(self._last_leg, leg, t)
         if not same_set:
-            self._set += 1
-            self.live.set = self._set
-            events = _add(events, Event(t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
+            events = self._open_set(events, leg)
         rep = self._rep = _RepInProgress(bottom, bottom_seen, leg, self._set,
                                          undo=(not same_set, self._last_leg), t=t)
-        if (
-            same_set
-            and cfg.faults.band_unloaded.enabled
-            and rules.rested_on_floor(self._rows[self._last_end : bottom + 1], cfg)
-        ):
+        if same_set and self._band_rested(bottom):
             rep.faults.add("band_unloaded")
             events = _add(events, self._fault("band_unloaded", rep))
         self._last_leg = leg
@@ -284,22 +278,35 @@ class StreamingJudge:
     def _revote(self, events: list | None, rep: _RepInProgress, leg: int) -> list | None:
         """The whole rep outvoted the leg its start was given (a label swap over the start):
         its set and band_unloaded follow the whole rep's leg, as if the start had seen it."""
-        cfg = self.cfg
         rep.faults.discard("band_unloaded")
         opened, before = rep.undo
-        same_set = leg == before and rep.t - self._last_end_t <= cfg.rep.set_pause_s
+        same_set = self._continues_set(before, leg, rep.t)
         if opened and same_set:  # it goes on with the set before it
             self._set -= 1
             rep.undo = (False, before)
-            gap = self._rows[self._last_end : rep.bottom + 1]
-            if cfg.faults.band_unloaded.enabled and rules.rested_on_floor(gap, cfg):
+            if self._band_rested(rep.bottom):
                 rep.faults.add("band_unloaded")
         elif not opened and not same_set:  # it starts a set of its own
-            self._set += 1
+            events = self._open_set(events, leg)
             rep.undo = (True, before)
-            events = _add(events, Event(self._t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
         rep.set = self.live.set = self._set
         return events
+
+    def _continues_set(self, leg_before: int | None, leg: int, t: float) -> bool:
+        """A lift of `leg` starting at `t` goes on with the set before it."""
+        return leg_before == leg and t - self._last_end_t <= self.cfg.rep.set_pause_s
+
+    def _open_set(self, events: list | None, leg: int) -> list:
+        self._set += 1
+        self.live.set = self._set
+        return _add(events, Event(self._t, "set", {"set": self._set, "leg": LEG_NAMES[leg]}))
+
+    def _band_rested(self, bottom: int) -> bool:
+        """band_unloaded: the working heel rested on the floor between the last rep's end
+        and this lift's `bottom` row."""
+        cfg = self.cfg
+        gap = self._rows[self._last_end : bottom + 1]
+        return cfg.faults.band_unloaded.enabled and rules.rested_on_floor(gap, cfg)
 
     def _usual_top(self) -> float:
         """The athlete's usual peak flexion: the median over recent reps, with the middle of
