@@ -92,8 +92,8 @@ def pelvis_travel(rows: np.ndarray, peak: int, bottom: float,
     weight = float(p @ p)
     sums = (float(p @ pf[use]), float(p @ pn[use]), weight)
     travel = pelvis.along_path(sums[0], sums[1]) / weight
-    jitter, reference = pelvis.noise, pelvis.reference_var
-    margin = SURE_Z * jitter * math.sqrt(1.0 / weight + reference) if jitter == jitter else 0.0
+    se = pelvis.travel_se(weight)
+    margin = SURE_Z * se if se == se else 0.0
     return travel, margin, sums
 
 

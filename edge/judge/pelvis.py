@@ -89,6 +89,12 @@ class PelvisScale:
         """A displacement (toward the feet, up; torso lengths) read along the hip's path."""
         return f * self.path[0] + n * self.path[1]
 
+    def travel_se(self, weight: float) -> float:
+        """Standard error of a lift's travel fitted with `weight` (its sum of progress
+        squared), torso lengths: the pelvis point's jitter over the fit and the resting
+        point's own; NaN while the jitter is unknown."""
+        return self.noise * math.sqrt(1.0 / weight + self.reference_var)
+
     def observe(self, xs: list, ys: list, torso: float, settled: bool) -> None:
         """Every judged frame with both hips seen: each hip's frame-to-frame step feeds its
         jitter estimate (white jitter of sigma per axis makes steps of variance 2 sigma^2
@@ -148,7 +154,7 @@ class PelvisScale:
         sf, sn, weight = path_sums
         if sf == sf and sn == sn:
             self._paths.append(path_sums)
-        se = self.noise * math.sqrt(1.0 / weight + self.reference_var) if weight > 0 else 0.0
+        se = self.travel_se(weight) if weight > 0 else 0.0
         if travel == travel and normal >= MIN_NORMAL_TILT_DEG and se == se:
             ratio = min(max(travel / normal, self._prior / SPREAD), self._prior * SPREAD)
             # the ratio's relative error, so a jittery rep teaches less than a clean one
